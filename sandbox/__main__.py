@@ -1,0 +1,3 @@
+from sandbox.common.cli import main_all
+
+main_all()

@@ -1,0 +1,1 @@
+"""adrelay: publish one campaign to Meta, TikTok and Snapchat, reliably."""
