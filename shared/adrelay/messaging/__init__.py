@@ -1,0 +1,1 @@
+"""Kafka plumbing: faust app factory, consumers with dead letters, inbox, outbox relay."""

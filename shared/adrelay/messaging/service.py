@@ -1,0 +1,180 @@
+"""What every adrelay service process is made of.
+
+A faust-streaming app (its app id is the consumer group; `at_least_once`; one agent per subscribed
+topic with concurrency 1), a PostgreSQL pool, one idempotent Kafka producer, the outbox relay, and
+the web endpoints `/healthz`, `/readyz` and `/metrics`. A service module only wires: which topics,
+which handlers, which background loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import faust
+from aiohttp import web as aioweb
+
+from adrelay.config import Settings
+from adrelay.events import Envelope
+from adrelay.messaging.consumer import Handler, MessageProcessor, Subscription, faust_agent
+from adrelay.messaging.kafka import KafkaProducer
+from adrelay.messaging.outbox import Outbox, OutboxRelay
+from adrelay.observability import logging as obs_logging
+from adrelay.storage.db import Database
+from adrelay.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+BackgroundLoop = Callable[[], Awaitable[None]]
+
+
+def _broker_urls(bootstrap: str) -> list[str]:
+    return [f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()]
+
+
+class ServiceRuntime:
+    def __init__(self, name: str, settings: Settings | None = None) -> None:
+        self.name = name
+        self.settings = settings or Settings()
+        self.db = Database(self.settings.database_url, max_size=self.settings.db_pool_max)
+        self.kafka = KafkaProducer(self.settings.kafka_bootstrap_servers, client_id=name)
+        self.outbox = Outbox(name)
+        self.relay = OutboxRelay(
+            self.settings.database_url, name, self.kafka, poll_interval_s=self.settings.outbox_poll_s
+        )
+        self.app = self._make_app()
+        self.started = asyncio.Event()
+        self.subscriptions: list[Subscription] = []
+        self._loops: list[tuple[str, BackgroundLoop]] = [("outbox-relay", self.relay.run)]
+        self._readiness_checks: list[Callable[[], Awaitable[bool]]] = []
+        self._install_web()
+
+    # ---- wiring ------------------------------------------------------------------------------
+    def _make_app(self) -> faust.App:
+        s = self.settings
+        app = faust.App(
+            self.name,
+            broker=_broker_urls(s.kafka_bootstrap_servers),
+            value_serializer="raw",
+            key_serializer="raw",
+            processing_guarantee="at_least_once",
+            store="memory://",
+            autodiscover=False,
+            topic_allow_declare=False,
+            topic_disable_leader=True,
+            consumer_auto_offset_reset="earliest",
+            broker_session_timeout=s.session_timeout_s,
+            broker_heartbeat_interval=s.heartbeat_interval_s,
+            broker_rebalance_timeout=max(s.session_timeout_s * 2, 10.0),
+            broker_commit_interval=s.commit_interval_s,
+            producer_acks=-1,
+            web_enabled=True,
+            web_port=s.web_port(self.name),
+            web_bind="0.0.0.0",
+            web_tables_enabled=False,
+            web_router_enabled=False,
+            web_stats_enabled=False,
+            web_graph_enabled=False,
+            web_metrics_enabled=False,
+        )
+        from faust.sensors.prometheus import setup_prometheus_sensors
+
+        setup_prometheus_sensors(app, pattern="/metrics", name_prefix=self.name.replace("-", "_"))
+
+        @app.task
+        async def _started() -> None:
+            self.started.set()
+            log.info("%s started", self.name)
+
+        @app.on_before_shutdown.connect
+        async def _shutdown(_app: Any, **_kwargs: Any) -> None:
+            await self.kafka.close()
+            await self.db.close()
+
+        return app
+
+    def subscribe(
+        self, spec: TopicSpec, handler: Handler, event_types: Iterable[str] | None = None
+    ) -> Subscription:
+        """Consume `spec`'s topic; each event is applied by `handler` once, in one transaction."""
+        sub = Subscription(spec, handler, frozenset(event_types) if event_types is not None else None)
+        self.subscriptions.append(sub)
+        topic = self.app.topic(
+            spec.name, key_serializer="raw", value_serializer="raw", allow_empty=True, internal=False
+        )
+        processor = MessageProcessor(self, sub)
+        self.app.agent(topic, name=f"{self.name}.{spec.key}", concurrency=1)(faust_agent(processor))
+        return sub
+
+    def background(self, name: str, loop: BackgroundLoop) -> None:
+        """A long-running loop started with the service (runners, schedulers)."""
+        self._loops.append((name, loop))
+
+    def readiness_check(self, check: Callable[[], Awaitable[bool]]) -> None:
+        self._readiness_checks.append(check)
+
+    async def emit(self, conn: Any, envelope: Envelope) -> None:
+        """Emit `envelope` when the caller's transaction commits (outbox)."""
+        await self.outbox.add(conn, envelope)
+
+    def _install_loops(self) -> None:
+        for name, loop in self._loops:
+
+            async def supervised(name: str = name, loop: BackgroundLoop = loop) -> None:
+                while True:
+                    try:
+                        await loop()
+                        return
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("background loop %s crashed; restarting", name)
+                        await asyncio.sleep(1.0)
+
+            self.app.task(supervised, traced=False)
+
+    # ---- web ---------------------------------------------------------------------------------
+    def _install_web(self) -> None:
+        runtime = self
+
+        @self.app.page("/healthz")
+        async def healthz(web: Any, request: Any) -> Any:
+            return web.json({"status": "ok", "service": runtime.name})
+
+        @self.app.page("/readyz")
+        async def readyz(web: Any, request: Any) -> Any:
+            checks = await runtime.readiness()
+            ok = all(checks.values())
+            return web.json({"ready": ok, "checks": checks}, status=200 if ok else 503)
+
+    async def readiness(self) -> dict[str, bool]:
+        """Ready: app started, database and broker reachable. Not tied to partition assignment."""
+        database, broker = await asyncio.gather(self.db.ping(), self.kafka.reachable())
+        checks = {"started": self.started.is_set(), "database": database, "broker": broker}
+        for i, check in enumerate(self._readiness_checks):
+            try:
+                checks[f"check_{i}"] = await check()
+            except Exception:
+                checks[f"check_{i}"] = False
+        return checks
+
+    def add_routes(self, routes: list[aioweb.RouteDef]) -> None:
+        """Extra HTTP endpoints (the orchestrator's API, the tracker's webhooks)."""
+        web_app = self.app.web.web_app  # the aiohttp application behind faust's web server
+        web_app.add_routes(routes)
+
+    # ---- running -----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Run the worker in this process until SIGTERM/SIGINT (graceful shutdown)."""
+        self._install_loops()
+        worker = faust.Worker(
+            self.app,
+            loglevel=self.settings.log_level,
+            logging_config=obs_logging.logging_config(self.name, self.settings.log_level),
+            redirect_stdouts=False,
+            override_logging=True,
+            quiet=True,
+        )
+        worker.execute_from_commandline()

@@ -1,0 +1,55 @@
+"""adrelay's domain model: the campaign, money, targets and publish policies."""
+
+from adrelay.model.campaign import (
+    Ad,
+    AdSet,
+    BidStrategy,
+    Budget,
+    CallToAction,
+    Campaign,
+    ConversionEvent,
+    Creative,
+    MediaAsset,
+    MediaKind,
+    Objective,
+    OptimizationGoal,
+    Schedule,
+    SpecialAdCategory,
+    Targeting,
+)
+from adrelay.model.money import Money
+from adrelay.model.targets import (
+    GoLivePolicy,
+    MetaTarget,
+    PartialFailurePolicy,
+    Platform,
+    PlatformTarget,
+    SnapchatTarget,
+    TikTokTarget,
+)
+
+__all__ = [
+    "Ad",
+    "AdSet",
+    "BidStrategy",
+    "Budget",
+    "CallToAction",
+    "Campaign",
+    "ConversionEvent",
+    "Creative",
+    "GoLivePolicy",
+    "MediaAsset",
+    "MediaKind",
+    "MetaTarget",
+    "Money",
+    "Objective",
+    "OptimizationGoal",
+    "PartialFailurePolicy",
+    "Platform",
+    "PlatformTarget",
+    "Schedule",
+    "SnapchatTarget",
+    "SpecialAdCategory",
+    "Targeting",
+    "TikTokTarget",
+]

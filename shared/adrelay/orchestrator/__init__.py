@@ -1,0 +1,1 @@
+"""The orchestrator: validation, connections pre-flight, fan-out, aggregation, rollback, go-live."""

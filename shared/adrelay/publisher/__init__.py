@@ -1,0 +1,1 @@
+"""A publisher service: the shared engine wired to one platform adapter."""

@@ -1,0 +1,1 @@
+"""The tracker: performance syncs, review outcomes, platform webhooks."""
