@@ -109,13 +109,24 @@ def require(binary: str, what: str) -> str:
     return path
 
 
-def start_background(cmd: list[str], log_file: Path, pid_file: Path, marker: str, env: dict[str, str] | None = None,
-                     user: str | None = None) -> None:
+def start_background(
+    cmd: list[str],
+    log_file: Path,
+    pid_file: Path,
+    marker: str,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, **(env or {})}, cwd=ROOT,
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+            cwd=ROOT,
         )
     pid_file.write_text(str(proc.pid))
     pid_file.with_suffix(".cmd").write_text(marker)
@@ -155,13 +166,24 @@ class Kafka:
         shutil.rmtree(self.lib, ignore_errors=True)
         started = time.monotonic()
         result = subprocess.run(
-            ["mvn", "-B", "-q", "-f", str(ROOT / "deploy/local/kafka/pom.xml"),
-             f"-Dkafka.version={KAFKA_VERSION}", f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={self.lib}"],
-            capture_output=True, text=True,
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(ROOT / "deploy/local/kafka/pom.xml"),
+                f"-Dkafka.version={KAFKA_VERSION}",
+                f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.lib}",
+            ],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
-            raise RuntimeError_(f"mvn could not resolve Kafka:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            raise RuntimeError_(
+                f"mvn could not resolve Kafka:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
         jars = {p.name for p in self.lib.glob("*.jar")}
         bindings = [j for j in jars if j.startswith("log4j-slf4j")]
         if f"kafka_2.13-{KAFKA_VERSION}.jar" not in jars or len(bindings) != 1:
@@ -189,11 +211,19 @@ class Kafka:
     def java_cmd(self, main: str, *args: str) -> list[str]:
         return [
             require("java", "OpenJDK 17 or newer"),
-            "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-            "-XX:+ExplicitGCInvokesConcurrent", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            "-XX:TieredStopAtLevel=1",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={ROOT / 'deploy/local/kafka/log4j2.properties'}",
             f"-Dkafka.logs.dir={self.logs}",
-            "-cp", f"{self.lib}/*", main, *args,
+            "-cp",
+            f"{self.lib}/*",
+            main,
+            *args,
         ]
 
     def format_storage(self) -> None:
@@ -205,16 +235,20 @@ class Kafka:
         if (self.data / "meta.properties").exists():
             return
         result = subprocess.run(
-            self.java_cmd("kafka.tools.StorageTool", "format", "-g", "-t", self.cluster_id(),
-                          "-c", str(self.config)),
-            capture_output=True, text=True,
+            self.java_cmd(
+                "kafka.tools.StorageTool", "format", "-g", "-t", self.cluster_id(), "-c", str(self.config)
+            ),
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise RuntimeError_(f"kafka storage format failed:\n{result.stdout}\n{result.stderr}")
 
     def up(self) -> str:
         if self.external:
-            say(f"using your Kafka at {self.external} (KAFKA_BOOTSTRAP_SERVERS); not installing or starting one")
+            say(
+                f"using your Kafka at {self.external} (KAFKA_BOOTSTRAP_SERVERS); installing and starting none"
+            )
             wait_kafka_ready(self.external, deadline_s=60)
             return self.external
         if pid_alive(self.pid_file) and port_open(KAFKA_PORT):
@@ -233,13 +267,17 @@ class Kafka:
         started = time.monotonic()
         start_background(
             self.java_cmd("kafka.Kafka", str(self.config)),
-            self.logs / "stdout.log", self.pid_file, marker="kafka.Kafka " + str(self.config),
+            self.logs / "stdout.log",
+            self.pid_file,
+            marker="kafka.Kafka " + str(self.config),
         )
         deadline = time.monotonic() + 120
         while not port_open(KAFKA_PORT):
             if pid_alive(self.pid_file) is None:
-                raise RuntimeError_(f"Kafka exited during start-up:\n{tail(self.logs / 'server.log')}\n"
-                                    f"{tail(self.logs / 'stdout.log')}")
+                raise RuntimeError_(
+                    f"Kafka exited during start-up:\n{tail(self.logs / 'server.log')}\n"
+                    f"{tail(self.logs / 'stdout.log')}"
+                )
             if time.monotonic() > deadline:
                 raise RuntimeError_(f"Kafka did not open its port in 120s:\n{tail(self.logs / 'server.log')}")
             time.sleep(0.2)
@@ -289,8 +327,14 @@ class Postgres:
         probe = preferred
         while not probe.exists():
             probe = probe.parent
-        ok = subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", f"test -x '{probe}'"],
-                            capture_output=True).returncode == 0 if shutil.which("su") and _has_user("postgres") else True
+        ok = (
+            subprocess.run(
+                ["su", "postgres", "-s", "/bin/sh", "-c", f"test -x '{probe}'"], capture_output=True
+            ).returncode
+            == 0
+            if shutil.which("su") and _has_user("postgres")
+            else True
+        )
         if ok:
             return preferred
         digest = hashlib.sha1(str(RUNTIME).encode()).hexdigest()[:10]
@@ -301,8 +345,10 @@ class Postgres:
         return os.environ.get("DATABASE_URL")
 
     def bin(self) -> Path:
-        candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
-                            key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+        candidates = sorted(
+            Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+            key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+        )
         if not candidates:
             raise RuntimeError_("PostgreSQL server binaries not found")
         return candidates[-1].parent
@@ -314,8 +360,10 @@ class Postgres:
         sudo: list[str] = []
         if os.geteuid() != 0:
             if not shutil.which("sudo"):
-                raise RuntimeError_("missing prerequisite: PostgreSQL server (apt-get install postgresql) "
-                                    "and no root or sudo to install it")
+                raise RuntimeError_(
+                    "missing prerequisite: PostgreSQL server (apt-get install postgresql) "
+                    "and no root or sudo to install it"
+                )
             sudo = ["sudo", "-n"]
         conf = Path("/etc/postgresql-common/createcluster.conf")
         if not conf.exists():
@@ -336,8 +384,9 @@ class Postgres:
     def running(self) -> bool:
         if not (self.data / "PG_VERSION").exists():
             return False
-        result = subprocess.run(self._as_owner(f"{self.bin()}/pg_ctl -D '{self.data}' status"),
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            self._as_owner(f"{self.bin()}/pg_ctl -D '{self.data}' status"), capture_output=True, text=True
+        )
         return result.returncode == 0
 
     def up(self) -> str:
@@ -347,25 +396,39 @@ class Postgres:
         self.install()
         if not self.running():
             if port_open(PG_PORT):
-                raise RuntimeError_(f"port {PG_PORT} is taken by a program adrelay did not start; "
-                                    "set ADRELAY_PG_PORT or DATABASE_URL")
+                raise RuntimeError_(
+                    f"port {PG_PORT} is taken by a program adrelay did not start; "
+                    "set ADRELAY_PG_PORT or DATABASE_URL"
+                )
             started = time.monotonic()
             self.dir.mkdir(parents=True, exist_ok=True)
             if self.root_mode:
                 shutil.chown(self.dir, "postgres", "postgres")
             if not (self.data / "PG_VERSION").exists():
                 say(f"creating a PostgreSQL cluster in {self.data}")
-                subprocess.run(self._as_owner(
-                    f"{self.bin()}/initdb -D '{self.data}' -A trust -U postgres --no-sync -E UTF8 "
-                    f"--locale=C.UTF-8 > '{self.dir}/initdb.log' 2>&1"), check=True)
+                subprocess.run(
+                    self._as_owner(
+                        f"{self.bin()}/initdb -D '{self.data}' -A trust -U postgres --no-sync -E UTF8 "
+                        f"--locale=C.UTF-8 > '{self.dir}/initdb.log' 2>&1"
+                    ),
+                    check=True,
+                )
             say(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
-            opts = (f"-p {PG_PORT} -k '{self.dir}' -c listen_addresses=127.0.0.1 -c fsync=off "
-                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
-            result = subprocess.run(self._as_owner(
-                f"{self.bin()}/pg_ctl -D '{self.data}' -l '{self.log}' -w -t 60 -o \"{opts}\" start"),
-                capture_output=True, text=True)
+            opts = (
+                f"-p {PG_PORT} -k '{self.dir}' -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            )
+            result = subprocess.run(
+                self._as_owner(
+                    f"{self.bin()}/pg_ctl -D '{self.data}' -l '{self.log}' -w -t 60 -o \"{opts}\" start"
+                ),
+                capture_output=True,
+                text=True,
+            )
             if result.returncode != 0:
-                raise RuntimeError_(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{tail(self.log)}")
+                raise RuntimeError_(
+                    f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{tail(self.log)}"
+                )
             say(f"PostgreSQL ready in {time.monotonic() - started:.1f}s")
         else:
             say(f"PostgreSQL already running on 127.0.0.1:{PG_PORT}")
@@ -382,8 +445,9 @@ class Postgres:
             return
         if self.running():
             say("stopping PostgreSQL")
-            subprocess.run(self._as_owner(f"{self.bin()}/pg_ctl -D '{self.data}' -m fast -w stop"),
-                           capture_output=True)
+            subprocess.run(
+                self._as_owner(f"{self.bin()}/pg_ctl -D '{self.data}' -m fast -w stop"), capture_output=True
+            )
 
     def status(self) -> str:
         if self.external:
@@ -435,7 +499,10 @@ class Sandboxes:
             if pid_alive(self.pid_file) is None or time.monotonic() > deadline:
                 raise RuntimeError_(f"sandboxes did not start:\n{tail(self.dir / 'sandboxes.log')}")
             time.sleep(0.2)
-        say("sandboxes ready: " + ", ".join(f"{p} http://127.0.0.1:{port}" for p, port in SANDBOX_PORTS.items()))
+        say(
+            "sandboxes ready: "
+            + ", ".join(f"{p} http://127.0.0.1:{port}" for p, port in SANDBOX_PORTS.items())
+        )
 
     def down(self) -> None:
         stop_pid(self.pid_file, "sandboxes", timeout_s=10)
@@ -462,9 +529,13 @@ def create_topics(bootstrap: str) -> None:
 
 # ---- entry point ---------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--only", default=",".join(COMPONENTS), help="comma-separated subset of " + ",".join(COMPONENTS))
+    parser.add_argument(
+        "--only", default=",".join(COMPONENTS), help="comma-separated subset of " + ",".join(COMPONENTS)
+    )
     args = parser.parse_args(argv)
     only = [c for c in args.only.split(",") if c]
     unknown = set(only) - set(COMPONENTS)

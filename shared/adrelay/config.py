@@ -36,7 +36,9 @@ def _int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    kafka_bootstrap_servers: str = field(default_factory=lambda: _env("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA))
+    kafka_bootstrap_servers: str = field(
+        default_factory=lambda: _env("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA)
+    )
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", DEFAULT_DATABASE_URL))
     log_level: str = field(default_factory=lambda: _env("ADRELAY_LOG_LEVEL", "INFO"))
     # Consumer group timings: production defaults; tests shorten them.

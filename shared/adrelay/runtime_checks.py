@@ -20,7 +20,9 @@ async def kafka_round_trip(bootstrap: str, deadline_s: float = 60.0) -> str:
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            return await asyncio.wait_for(_round_trip(bootstrap), timeout=max(5.0, deadline - time.monotonic()))
+            return await asyncio.wait_for(
+                _round_trip(bootstrap), timeout=max(5.0, deadline - time.monotonic())
+            )
         except Exception as exc:  # not ready yet; try again until the deadline
             last_error = exc
             await asyncio.sleep(0.5)

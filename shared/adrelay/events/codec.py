@@ -98,4 +98,8 @@ def peek_ids(raw: bytes | None) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: data.get(k) for k in ("event_id", "type", "campaign_id", "publish_id") if isinstance(data.get(k), str)}
+    return {
+        k: data.get(k)
+        for k in ("event_id", "type", "campaign_id", "publish_id")
+        if isinstance(data.get(k), str)
+    }

@@ -65,7 +65,9 @@ class Envelope(BaseModel):
     schema_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+$")]
     occurred_at: AwareDatetime
     campaign_id: Identifier
-    publish_id: PublishId | None = Field(default=None, description="one per publish attempt; the correlation id")
+    publish_id: PublishId | None = Field(
+        default=None, description="one per publish attempt; the correlation id"
+    )
     causation_id: uuid.UUID | None = Field(default=None, description="the event that caused this one")
     payload: AnyPayload
 
@@ -95,7 +97,7 @@ class Envelope(BaseModel):
             campaign_id=campaign_id,
             publish_id=publish_id,
             causation_id=causation_id,
-            payload=payload,  # type: ignore[arg-type]
+            payload=payload,
         )
 
     @property

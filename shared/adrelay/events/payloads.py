@@ -317,7 +317,7 @@ class PerformanceSynced(Payload):
     date_from: date
     date_to: date
     totals: MetricTotals
-    rows: int = Field(ge=0, description="day × level rows upserted")
+    rows: int = Field(ge=0, description="day-by-level rows upserted")
 
 
 class NotificationRequested(Payload):

@@ -31,11 +31,11 @@ def _type_name(payload_cls: type[Payload]) -> str:
 def _event_model(payload_cls: type[Payload]) -> type[Envelope]:
     """The envelope narrowed to one payload type (one message in AsyncAPI terms)."""
     name = _type_name(payload_cls)
-    model: type[Envelope] = create_model(  # type: ignore[call-overload]
+    model: type[Envelope] = create_model(
         f"{name}Event",
         __base__=Envelope,
         __doc__=f"Envelope carrying a {name} payload. {(payload_cls.__doc__ or '').strip()}",
-        type=(Literal[name], name),  # type: ignore[valid-type]
+        type=(Literal[name], name),  # type: ignore[arg-type]
         payload=(payload_cls, ...),
     )
     return model

@@ -83,8 +83,13 @@ class MessageProcessor:
         self.service = runtime.name
 
     async def process(
-        self, *, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]], partition: int,
-        offset: int
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        partition: int,
+        offset: int,
     ) -> str:
         """Returns the outcome: applied, duplicate, skipped or dead_lettered."""
         topic = self.sub.topic
@@ -110,7 +115,9 @@ class MessageProcessor:
                     raise
                 except PermanentError as exc:
                     metrics.EVENTS_FAILED.labels(self.service, topic, "permanent").inc()
-                    await self._dead_letter(key, value, headers, partition, offset, str(exc), "PermanentError")
+                    await self._dead_letter(
+                        key, value, headers, partition, offset, str(exc), "PermanentError"
+                    )
                     return "dead_lettered"
                 except Exception as exc:
                     if is_transient(exc):
@@ -144,8 +151,14 @@ class MessageProcessor:
             return True
 
     async def _dead_letter(
-        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]], partition: int,
-        offset: int, reason: str, kind: str
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        partition: int,
+        offset: int,
+        reason: str,
+        kind: str,
     ) -> None:
         with log_context(**peek_ids(value)):
             await dead_letter(

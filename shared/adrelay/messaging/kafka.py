@@ -58,7 +58,9 @@ class KafkaProducer:
             await self.reset()
             raise
 
-    async def send(self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
         await self.send_batch([(topic, key, value, headers)])
 
     async def reachable(self, timeout: float = 2.0) -> bool:

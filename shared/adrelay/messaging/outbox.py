@@ -65,8 +65,11 @@ class Outbox:
 
 
 class OutboxRelay:
-    def __init__(self, dsn: str, producer: str, kafka: KafkaProducer, poll_interval_s: float = 1.0) -> None:
+    def __init__(
+        self, dsn: str, producer: str, kafka: KafkaProducer, poll_interval_s: float = 1.0, batch: int = BATCH
+    ) -> None:
         self.dsn = dsn
+        self.batch = batch
         self.producer = producer
         self.kafka = kafka
         self.poll_interval_s = poll_interval_s
@@ -85,7 +88,7 @@ class OutboxRelay:
                 backoff = 0.2
                 while True:
                     relayed = await self.relay_once(conn)
-                    if relayed < BATCH:
+                    if relayed < self.batch:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
                         self._wake.clear()
@@ -109,7 +112,10 @@ class OutboxRelay:
         metrics.OUTBOX_RELAY_OWNER.labels(self.producer).set(1 if owner else 0)
 
     async def _acquire(self, conn: asyncpg.Connection) -> None:
-        while not await conn.fetchval("select pg_try_advisory_lock($1)", _lock_key(self.producer)):
+        # Polling is right here: the lock is held by another process, which cannot signal us.
+        while not await conn.fetchval(  # noqa: ASYNC110
+            "select pg_try_advisory_lock($1)", _lock_key(self.producer)
+        ):
             await asyncio.sleep(self.poll_interval_s)
         self._set_owner(True)
         log.info("outbox relay owner for %s", self.producer)
@@ -122,7 +128,7 @@ class OutboxRelay:
             order by id limit $2
             """,
             self.producer,
-            BATCH,
+            self.batch,
         )
         metrics.OUTBOX_PENDING.labels(self.producer).set(len(rows))
         if not rows:

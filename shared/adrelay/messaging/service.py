@@ -16,6 +16,7 @@ from typing import Any
 import faust
 from aiohttp import web as aioweb
 
+from adrelay import topics
 from adrelay.config import Settings
 from adrelay.events import Envelope
 from adrelay.messaging.consumer import Handler, MessageProcessor, Subscription, faust_agent
@@ -55,7 +56,7 @@ class ServiceRuntime:
     def _make_app(self) -> faust.App:
         s = self.settings
         app = faust.App(
-            self.name,
+            topics.prefixed(self.name),  # app id = consumer group; namespaced like the topics
             broker=_broker_urls(s.kafka_bootstrap_servers),
             value_serializer="raw",
             key_serializer="raw",
@@ -88,7 +89,7 @@ class ServiceRuntime:
             self.started.set()
             log.info("%s started", self.name)
 
-        @app.on_before_shutdown.connect
+        @app.on_before_shutdown.connect  # type: ignore[arg-type]
         async def _shutdown(_app: Any, **_kwargs: Any) -> None:
             await self.kafka.close()
             await self.db.close()
@@ -162,7 +163,7 @@ class ServiceRuntime:
 
     def add_routes(self, routes: list[aioweb.RouteDef]) -> None:
         """Extra HTTP endpoints (the orchestrator's API, the tracker's webhooks)."""
-        web_app = self.app.web.web_app  # the aiohttp application behind faust's web server
+        web_app = self.app.web.web_app  # type: ignore[attr-defined]  # the aiohttp app behind faust's web
         web_app.add_routes(routes)
 
     # ---- running -----------------------------------------------------------------------------

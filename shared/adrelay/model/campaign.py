@@ -118,7 +118,9 @@ class MediaAsset(BaseModel):
     width: int = Field(gt=0, le=20_000)
     height: int = Field(gt=0, le=20_000)
     duration_s: float | None = Field(default=None, gt=0, le=3600)
-    cover_media_id: Identifier | None = Field(default=None, description="required for a video: its cover image")
+    cover_media_id: Identifier | None = Field(
+        default=None, description="required for a video: its cover image"
+    )
     file_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
     @field_validator("url")
@@ -277,7 +279,9 @@ class Campaign(BaseModel):
     special_ad_categories: list[SpecialAdCategory] = Field(default_factory=list)
     media: list[MediaAsset] = Field(min_length=1, max_length=200)
     ad_sets: list[AdSet] = Field(min_length=1, max_length=50)
-    utm_parameters: dict[str, Annotated[str, Field(max_length=200)]] = Field(default_factory=dict, max_length=20)
+    utm_parameters: dict[str, Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=dict, max_length=20
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Campaign:
@@ -319,11 +323,15 @@ class Campaign(BaseModel):
             if asset.cover_media_id is not None:
                 cover = media.get(asset.cover_media_id)
                 if cover is None or cover.kind is not MediaKind.IMAGE:
-                    raise ValueError(f"video {asset.id!r}: cover {asset.cover_media_id!r} is not an image here")
+                    raise ValueError(
+                        f"video {asset.id!r}: cover {asset.cover_media_id!r} is not an image here"
+                    )
         for ad_set in self.ad_sets:
             for ad in ad_set.ads:
                 if ad.creative.media_id not in media:
-                    raise ValueError(f"creative {ad.creative.id!r} uses unknown media {ad.creative.media_id!r}")
+                    raise ValueError(
+                        f"creative {ad.creative.id!r} uses unknown media {ad.creative.media_id!r}"
+                    )
 
     def _check_currency(self) -> None:
         amounts = [b.amount for b in [self.budget] if b is not None]
@@ -334,7 +342,9 @@ class Campaign(BaseModel):
             raise ValueError(f"one currency per campaign, got {sorted(currencies)}")
 
     def _check_lifetime_budgets(self) -> None:
-        budgets = [(self.budget, self.schedule)] + [(s.budget, s.schedule or self.schedule) for s in self.ad_sets]
+        budgets = [(self.budget, self.schedule)] + [
+            (s.budget, s.schedule or self.schedule) for s in self.ad_sets
+        ]
         for budget, schedule in budgets:
             if budget is not None and budget.period == "lifetime" and schedule.end_time is None:
                 raise ValueError("a lifetime budget needs a schedule end_time")

@@ -18,7 +18,9 @@ from typing import Any
 
 import orjson
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("adrelay_log_context", default={})
+_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "adrelay_log_context", default=None
+)
 SERVICE_NAME = {"value": "adrelay"}
 
 # Values that look like credentials in URLs, headers or JSON; redacted whatever registered secrets say.
@@ -53,7 +55,7 @@ def redact(text: str) -> str:
 
 @contextlib.contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
-    merged = {**_context.get(), **{k: v for k, v in fields.items() if v is not None}}
+    merged = {**(_context.get() or {}), **{k: v for k, v in fields.items() if v is not None}}
     token = _context.set(merged)
     try:
         yield
@@ -62,7 +64,7 @@ def log_context(**fields: Any) -> Iterator[None]:
 
 
 def current_context() -> dict[str, Any]:
-    return dict(_context.get())
+    return dict(_context.get() or {})
 
 
 class JsonFormatter(logging.Formatter):
@@ -74,7 +76,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
         }
-        entry.update(_context.get())
+        entry.update(_context.get() or {})
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             entry.update(extra)

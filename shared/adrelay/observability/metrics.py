@@ -22,7 +22,9 @@ DLQ_MESSAGES = Counter(
 )
 OUTBOX_PUBLISHED = Counter("adrelay_outbox_published_total", "Outbox rows relayed to Kafka", ["service"])
 OUTBOX_PENDING = Gauge("adrelay_outbox_pending", "Outbox rows not yet relayed", ["service"])
-OUTBOX_RELAY_OWNER = Gauge("adrelay_outbox_relay_owner", "1 while this process owns the outbox relay", ["service"])
+OUTBOX_RELAY_OWNER = Gauge(
+    "adrelay_outbox_relay_owner", "1 while this process owns the outbox relay", ["service"]
+)
 HANDLER_SECONDS = Histogram(
     "adrelay_handler_seconds",
     "Time to apply one event",

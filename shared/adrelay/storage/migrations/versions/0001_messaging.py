@@ -42,7 +42,8 @@ def upgrade() -> None:
     create index outbox_unpublished on outbox (producer, id) where published_at is null;
     comment on table outbox is
         'Transactional outbox: what a service emits after a database change, relayed to Kafka at least '
-        'once with a stable event id. Owner: each producing service writes only rows of its own producer name.';
+        'once with a stable event id. '
+        'Owner: each producing service writes only rows of its own producer name.';
     """)
 
 

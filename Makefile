@@ -1,0 +1,50 @@
+# adrelay — the two commands are `make demo` and `make test`; both set everything up first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help venv up down status test demo lint format typecheck contract bench clean
+
+help:
+	@echo "make demo    set everything up, then publish sample campaigns to the three sandboxes"
+	@echo "make test    set everything up, then run the whole test suite"
+	@echo "make up | down | status    the local runtime (Kafka, PostgreSQL, sandboxes)"
+	@echo "make lint | typecheck | contract | bench"
+
+venv:
+	@deploy/local/bootstrap.sh
+
+up: venv
+	@$(PY) deploy/local/runtime.py up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) deploy/local/runtime.py down; fi
+
+status: venv
+	@$(PY) deploy/local/runtime.py status
+
+test: up
+	$(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
+
+demo: up
+	$(PY) -m adrelay.demo
+
+lint: venv
+	.venv/bin/ruff check shared services sandbox tests deploy bench
+	.venv/bin/ruff format --check shared services sandbox tests deploy bench
+
+format: venv
+	.venv/bin/ruff format shared services sandbox tests deploy bench
+	.venv/bin/ruff check --fix shared services sandbox tests deploy bench
+
+typecheck: venv
+	.venv/bin/mypy
+
+contract: venv
+	.venv/bin/adrelay contract write
+
+bench: up
+	$(PY) -m bench
+
+clean: down
+	rm -rf .runtime .venv

@@ -1,0 +1,119 @@
+"""Sample campaigns and commands for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from adrelay.events import Envelope, PublishCampaign
+from adrelay.model import Campaign, MetaTarget, SnapchatTarget, TikTokTarget
+
+IMAGE_BYTES = b"\x89PNG\r\n\x1a\n" + b"adrelay-sample-image" * 10
+VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"adrelay-sample-video" * 50
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def campaign_dict(
+    campaign_id: str | None = None,
+    media_base: str = "http://127.0.0.1:18090",
+    ad_sets: int = 2,
+    ads_per_set: int = 2,
+    currency: str = "USD",
+) -> dict[str, Any]:
+    campaign_id = campaign_id or f"cmp-{uuid.uuid4().hex[:12]}"
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    media = [
+        {
+            "id": "img-1",
+            "kind": "image",
+            "url": f"{media_base}/media/image.png",
+            "sha256": sha256(IMAGE_BYTES),
+            "size_bytes": len(IMAGE_BYTES),
+            "mime_type": "image/png",
+            "width": 1080,
+            "height": 1080,
+        },
+        {
+            "id": "vid-1",
+            "kind": "video",
+            "url": f"{media_base}/media/video.mp4",
+            "sha256": sha256(VIDEO_BYTES),
+            "size_bytes": len(VIDEO_BYTES),
+            "mime_type": "video/mp4",
+            "width": 1080,
+            "height": 1920,
+            "duration_s": 15,
+            "cover_media_id": "img-1",
+        },
+    ]
+    sets = []
+    for s in range(ad_sets):
+        ads = []
+        for a in range(ads_per_set):
+            media_id = "img-1" if a % 2 == 0 else "vid-1"
+            ads.append(
+                {
+                    "id": f"ad-{s + 1}-{a + 1}",
+                    "name": f"Ad {s + 1}.{a + 1}",
+                    "creative": {
+                        "id": f"cr-{s + 1}-{a + 1}",
+                        "name": f"Creative {s + 1}.{a + 1}",
+                        "media_id": media_id,
+                        "primary_text": "Fresh coffee, delivered.",
+                        "headline": "Try it today",
+                        "call_to_action": "shop_now",
+                        "landing_url": "https://example.com/coffee",
+                    },
+                }
+            )
+        sets.append(
+            {
+                "id": f"as-{s + 1}",
+                "name": f"Ad set {s + 1}",
+                "targeting": {"countries": ["US"], "age_min": 25, "age_max": 45},
+                "budget": {"period": "daily", "amount": {"amount_minor": 5000, "currency": currency}},
+                "ads": ads,
+            }
+        )
+    return {
+        "id": campaign_id,
+        "name": f"Spring coffee {campaign_id}",
+        "objective": "traffic",
+        "budget_level": "ad_set",
+        "schedule": {
+            "start_time": start.isoformat(),
+            "end_time": (start + timedelta(days=30)).isoformat(),
+            "timezone": "America/New_York",
+        },
+        "media": media,
+        "ad_sets": sets,
+    }
+
+
+def campaign(**kwargs: Any) -> Campaign:
+    return Campaign.model_validate(campaign_dict(**kwargs))
+
+
+def targets() -> list[Any]:
+    return [
+        MetaTarget(connection_id="conn-meta", ad_account_id="act_1234567890", page_id="1029384756"),
+        TikTokTarget(connection_id="conn-tiktok", advertiser_id="7000000000000000001", identity_id="ident-1"),
+        SnapchatTarget(
+            connection_id="conn-snap",
+            ad_account_id="8f0e9a2e-5a41-4c0e-9d4c-1f2e3d4c5b6a",
+            brand_name="Coffee Co",
+        ),
+    ]
+
+
+def publish_command(campaign_id: str | None = None, idempotency_key: str | None = None) -> Envelope:
+    cmp = campaign(campaign_id=campaign_id)
+    command = PublishCampaign(
+        idempotency_key=idempotency_key or f"key-{uuid.uuid4().hex}", campaign=cmp, targets=targets()
+    )
+    return Envelope.new(command, campaign_id=cmp.id)
