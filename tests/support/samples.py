@@ -10,8 +10,31 @@ from typing import Any
 from adrelay.events import Envelope, PublishCampaign
 from adrelay.model import Campaign, MetaTarget, SnapchatTarget, TikTokTarget
 
-IMAGE_BYTES = b"\x89PNG\r\n\x1a\n" + b"adrelay-sample-image" * 10
-VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"adrelay-sample-video" * 50
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int] = (200, 120, 40)) -> bytes:
+    """A real PNG image (solid colour) of the given size."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + bytes(rgb) * width
+    raw = zlib.compress(row * height, 9)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def mp4(seconds: int = 15) -> bytes:
+    """Bytes that start like an MP4 file (ftyp box); no platform sandbox decodes video frames."""
+    return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + (b"adrelay-sample-video-" * 400 * seconds)
+
+
+IMAGE_BYTES = png(1080, 1080)
+COVER_BYTES = png(1080, 1920, (30, 60, 90))
+VIDEO_BYTES = mp4()
+MEDIA_FILES = {"image.png": IMAGE_BYTES, "cover.png": COVER_BYTES, "video.mp4": VIDEO_BYTES}
 
 
 def sha256(data: bytes) -> str:

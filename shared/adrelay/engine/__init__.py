@@ -1,0 +1,1 @@
+"""The publishing engine every publisher shares: steps, journal, runner, retries, rate limits, rollback."""
