@@ -62,6 +62,16 @@ def campaign_dict(
             "height": 1080,
         },
         {
+            "id": "img-cover",
+            "kind": "image",
+            "url": f"{media_base}/media/cover.png",
+            "sha256": sha256(COVER_BYTES),
+            "size_bytes": len(COVER_BYTES),
+            "mime_type": "image/png",
+            "width": 1080,
+            "height": 1920,
+        },
+        {
             "id": "vid-1",
             "kind": "video",
             "url": f"{media_base}/media/video.mp4",
@@ -71,7 +81,7 @@ def campaign_dict(
             "width": 1080,
             "height": 1920,
             "duration_s": 15,
-            "cover_media_id": "img-1",
+            "cover_media_id": "img-cover",
         },
     ]
     sets = []
