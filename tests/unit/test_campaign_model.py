@@ -64,7 +64,7 @@ def test_creatives_must_reference_known_media_and_videos_need_an_image_cover() -
     with pytest.raises(ValidationError, match="unknown media"):
         Campaign.model_validate(data)
     data = campaign_dict()
-    data["media"][1]["cover_media_id"] = "vid-1"
+    data["media"][2]["cover_media_id"] = "vid-1"
     with pytest.raises(ValidationError, match="is not an image"):
         Campaign.model_validate(data)
 
