@@ -1,0 +1,1 @@
+"""Meta Marketing API: client, error classification, mapper, adapter and auth."""
