@@ -1,0 +1,1 @@
+"""TikTok Marketing API: client, error classification, mapper, adapter and auth."""
