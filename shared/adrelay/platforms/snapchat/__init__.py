@@ -1,0 +1,1 @@
+"""Snapchat Marketing API: client, error classification, mapper, adapter and auth."""
