@@ -184,4 +184,3 @@ async def test_advertiser_level_rate_limit_is_40133(tt: TikTokClient) -> None:
     await tt.control("POST", "config", {"rate_limits": {"advertiser_qps": 2}})
     codes = [(await tt.get("/campaign/get/", {"advertiser_id": ADVERTISER_ID}))["code"] for _ in range(3)]
     assert codes == [0, 0, 40133]
-
