@@ -1,0 +1,3 @@
+from sandbox.common.cli import main_one
+
+main_one("snapchat")
