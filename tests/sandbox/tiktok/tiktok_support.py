@@ -151,7 +151,7 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def adgroup_body(campaign_id: str, **overrides: Any) -> dict[str, Any]:
+def adgroup_body(campaign_id: str, /, **overrides: Any) -> dict[str, Any]:
     body = {
         "advertiser_id": ADVERTISER_ID,
         "campaign_id": campaign_id,
