@@ -21,7 +21,7 @@ from sandbox.common.faults import FaultRule
 from sandbox.common.server import PlatformSandbox, json_response
 from sandbox.snapchat import accounts, entities, media, seeding, stats
 from sandbox.snapchat.auth import TOKEN_PATH, Auth
-from sandbox.snapchat.context import Ctx, method_not_allowed
+from sandbox.snapchat.context import DISAPPROVE, Ctx, method_not_allowed
 from sandbox.snapchat.errors import (
     E_INTERNAL,
     E_INVALID_REQUEST,
@@ -185,7 +185,7 @@ class SnapchatSandbox(PlatformSandbox):
 
     def apply_state_fault(self, effect: str, rule: FaultRule, request: web.Request) -> None:
         if effect == "disapprove":
-            request["snap_disapprove"] = list(rule.params.get("reasons") or DEFAULT_REJECTION)
+            request[DISAPPROVE] = list(rule.params.get("reasons") or DEFAULT_REJECTION)
             return
         if effect != "unfund":
             raise web.HTTPBadRequest(text=f"snapchat sandbox does not support effect {effect}")

@@ -18,6 +18,9 @@ from sandbox.snapchat.validation import Context as ValidationContext
 if TYPE_CHECKING:
     from sandbox.snapchat.app import SnapchatSandbox
 
+# Set by the `disapprove` fault on the matched request: the review reasons its ads get.
+DISAPPROVE: web.RequestKey[list[str]] = web.RequestKey("snap_disapprove", list)
+
 
 @dataclass
 class Ctx:

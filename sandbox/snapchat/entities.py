@@ -18,7 +18,7 @@ from typing import Any
 
 from sandbox.common.store import SandboxObject
 from sandbox.snapchat import paging, validation
-from sandbox.snapchat.context import Ctx, method_not_allowed
+from sandbox.snapchat.context import DISAPPROVE, Ctx, method_not_allowed
 from sandbox.snapchat.errors import E_ITEM_NOT_FOUND, NOT_FOUND_MESSAGE, ItemError
 from sandbox.snapchat.lifecycle import touch
 from sandbox.snapchat.objects import LABELS, WRAPPERS, envelope, make_object, new_id, render, sync_row
@@ -263,7 +263,7 @@ def create_ads(ctx: Ctx) -> Result:
     squad = ctx.entity("adsquad", ctx.param("adsquad_id"))
     account = ctx.account(squad.account_id or "")
     vctx = ctx.validation(account)
-    disapprove = ctx.request.get("snap_disapprove")
+    disapprove = ctx.request.get(DISAPPROVE)
 
     def one(item: dict[str, Any]) -> SandboxObject:
         fields, _creative = validation.ad_fields(item, vctx, squad)
@@ -291,7 +291,7 @@ def update_ads(ctx: Ctx) -> Result:
     squad = ctx.entity("adsquad", ctx.param("adsquad_id"))
     account = ctx.account(squad.account_id or "")
     vctx = ctx.validation(account)
-    disapprove = ctx.request.get("snap_disapprove")
+    disapprove = ctx.request.get(DISAPPROVE)
 
     def one(item: dict[str, Any]) -> SandboxObject:
         obj = target_for_update(ctx, "ad", item, lambda o: o.parent_id == squad.id)

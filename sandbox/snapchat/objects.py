@@ -239,11 +239,14 @@ def render(
 
 
 def _with_writers(out: dict[str, Any], obj: SandboxObject) -> dict[str, Any]:
+    # A seeded entity has no known creator: its last writer stands in for it.
+    app = obj.fields.get("_updated_by_app") or obj.fields.get("_created_by_app")
+    user = obj.fields.get("_updated_by_user") or obj.fields.get("_created_by_user")
     writers = {
-        "created_by_app_id": obj.fields.get("_created_by_app"),
-        "created_by_user": obj.fields.get("_created_by_user"),
-        "last_updated_by_app_id": obj.fields.get("_updated_by_app") or obj.fields.get("_created_by_app"),
-        "last_updated_by_user": obj.fields.get("_updated_by_user") or obj.fields.get("_created_by_user"),
+        "created_by_app_id": obj.fields.get("_created_by_app") or app,
+        "created_by_user": obj.fields.get("_created_by_user") or user,
+        "last_updated_by_app_id": app,
+        "last_updated_by_user": user,
     }
     if not writers["created_by_app_id"]:
         return out
