@@ -128,7 +128,9 @@ def parse_filtering(raw: Any) -> list[dict[str, Any]]:
     return rules
 
 
-def _num(value: Any) -> float | None:
+def _num(value: Any) -> float | int | None:
+    if isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit()):
+        return int(value)  # 18-digit ids do not fit a float exactly
     try:
         return float(value)
     except (TypeError, ValueError):

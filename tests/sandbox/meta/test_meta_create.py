@@ -14,7 +14,9 @@ ACT = fx.AD_ACCOUNT_ID
 async def test_campaign_create_real_shape(graph: Graph) -> None:
     cid = await graph.campaign()
     assert cid.isdigit() and len(cid) == 18
-    body = (await graph.get(cid, fields="name,objective,status,effective_status,special_ad_categories")).json()
+    body = (
+        await graph.get(cid, fields="name,objective,status,effective_status,special_ad_categories")
+    ).json()
     assert body == {
         "name": "ar-c1 spring",
         "objective": "OUTCOME_TRAFFIC",
@@ -46,7 +48,10 @@ async def test_enum_values_outside_the_spec_are_rejected(graph: Graph) -> None:
     cases = [
         ("campaigns", {"name": "x", "special_ad_categories": ["NOPE"], "objective": "OUTCOME_TRAFFIC"}),
         ("campaigns", {"name": "x", "special_ad_categories": [], "objective": "WIN_BIG"}),
-        ("campaigns", {"name": "x", "special_ad_categories": [], "objective": "OUTCOME_TRAFFIC", "status": "ON"}),
+        (
+            "campaigns",
+            {"name": "x", "special_ad_categories": [], "objective": "OUTCOME_TRAFFIC", "status": "ON"},
+        ),
         ("adsets", {"name": "x", "billing_event": "VIEWS"}),
         ("adsets", {"name": "x", "optimization_goal": "CONVERSIONS"}),
         ("ads", {"name": "x", "creative": {"creative_id": "1"}, "status": "LIVE"}),
@@ -88,7 +93,12 @@ async def test_s4_campaign_without_special_ad_categories(graph: Graph) -> None:
 
 @pytest.mark.parametrize("legacy", ["CONVERSIONS", "LINK_CLICKS", "APP_INSTALLS", "BRAND_AWARENESS", "REACH"])
 async def test_s4_legacy_objective_refused(graph: Graph, legacy: str) -> None:
-    data = {"name": "x", "objective": legacy, "special_ad_categories": [], "is_adset_budget_sharing_enabled": 0}
+    data = {
+        "name": "x",
+        "objective": legacy,
+        "special_ad_categories": [],
+        "is_adset_budget_sharing_enabled": 0,
+    }
     err = error_of(await graph.post(f"{ACT}/campaigns", data))
     assert err["code"] == 100
     assert err["message"].startswith(f"(#100) Objective {legacy} is invalid. Use one of: OUTCOME_")
@@ -125,13 +135,20 @@ async def test_s4_money_per_currency_offset(graph: Graph, currency: str, good: i
     number = {"USD": "11", "JPY": "12", "HUF": "13", "TWD": "14"}[currency]
     seed = {
         "accounts": [{"id": f"act_{number}", "currency": currency, "timezone_name": "Asia/Tokyo"}],
-        "tokens": [{"access_token": f"tok-{currency}", "app_id": fx.APP_ID, "accounts": ["*"], "expires_at": 0}],
+        "tokens": [
+            {"access_token": f"tok-{currency}", "app_id": fx.APP_ID, "accounts": ["*"], "expires_at": 0}
+        ],
     }
     assert (await graph.http.post("/_sandbox/seed", json=seed)).status_code == 200
     g = Graph(graph.http, f"tok-{currency}")
     resp = await g.post(
         f"act_{number}/campaigns",
-        {"name": "c", "objective": "OUTCOME_TRAFFIC", "special_ad_categories": [], "is_adset_budget_sharing_enabled": 0},
+        {
+            "name": "c",
+            "objective": "OUTCOME_TRAFFIC",
+            "special_ad_categories": [],
+            "is_adset_budget_sharing_enabled": 0,
+        },
     )
     cid = resp.json()["id"]
     ok = await g.post(f"act_{number}/adsets", g.adset_data(cid, daily_budget=good))
@@ -172,7 +189,9 @@ async def test_s4_advantage_audience_required_when_age_or_gender_customised(grap
         assert err["error_user_title"] == "Advantage Audience Flag Required"
         assert err["error_subcode"] == 1870227
         targeting["targeting_automation"] = {"advantage_audience": 0}
-        assert (await graph.post(f"{ACT}/adsets", graph.adset_data(cid, targeting=targeting))).status_code == 200
+        assert (
+            await graph.post(f"{ACT}/adsets", graph.adset_data(cid, targeting=targeting))
+        ).status_code == 200
     assert (await graph.post(f"{ACT}/adsets", graph.adset_data(cid))).status_code == 200
 
 
@@ -210,10 +229,26 @@ async def test_targeting_rules(graph: Graph) -> None:
     bad = [
         {"geo_locations": {}},
         {"geo_locations": {"countries": ["us"]}},
-        {"geo_locations": {"countries": ["US"]}, "age_min": 12, "targeting_automation": {"advantage_audience": 0}},
-        {"geo_locations": {"countries": ["US"]}, "age_max": 70, "targeting_automation": {"advantage_audience": 0}},
-        {"geo_locations": {"countries": ["US"]}, "genders": [3], "targeting_automation": {"advantage_audience": 0}},
-        {"geo_locations": {"countries": ["US"]}, "age_max": 40, "targeting_automation": {"advantage_audience": 1}},
+        {
+            "geo_locations": {"countries": ["US"]},
+            "age_min": 12,
+            "targeting_automation": {"advantage_audience": 0},
+        },
+        {
+            "geo_locations": {"countries": ["US"]},
+            "age_max": 70,
+            "targeting_automation": {"advantage_audience": 0},
+        },
+        {
+            "geo_locations": {"countries": ["US"]},
+            "genders": [3],
+            "targeting_automation": {"advantage_audience": 0},
+        },
+        {
+            "geo_locations": {"countries": ["US"]},
+            "age_max": 40,
+            "targeting_automation": {"advantage_audience": 1},
+        },
     ]
     for targeting in bad:
         resp = await graph.post(f"{ACT}/adsets", graph.adset_data(cid, targeting=targeting))
@@ -246,7 +281,10 @@ async def test_creative_rules(graph: Graph) -> None:
     story = {"page_id": fx.PAGE_ID, "link_data": {"link": "https://example.com/", "image_hash": image_hash}}
     cases = [
         ({"page_id": "999", "link_data": story["link_data"]}, "Invalid Page"),
-        ({"page_id": fx.PAGE_ID, "link_data": {"link": "https://e.com/", "image_hash": "0" * 32}}, "Invalid Image Hash"),
+        (
+            {"page_id": fx.PAGE_ID, "link_data": {"link": "https://e.com/", "image_hash": "0" * 32}},
+            "Invalid Image Hash",
+        ),
         ({"page_id": fx.PAGE_ID}, None),
     ]
     for oss, title in cases:
@@ -264,7 +302,9 @@ async def test_creative_rules(graph: Graph) -> None:
 
 
 async def test_video_creative_needs_ready_video_and_thumbnail(graph: Graph) -> None:
-    vid = (await graph.post(f"{ACT}/advideos", files={"source": ("v.mp4", b"\x00" * 64, "video/mp4")})).json()["id"]
+    vid = (
+        await graph.post(f"{ACT}/advideos", files={"source": ("v.mp4", b"\x00" * 64, "video/mp4")})
+    ).json()["id"]
     story = {"page_id": fx.PAGE_ID, "video_data": {"video_id": vid, "image_url": "https://e.com/t.jpg"}}
     err = error_of(await graph.post(f"{ACT}/adcreatives", {"object_story_spec": story}))
     assert err["error_user_title"] == "Video Not Ready"
@@ -279,7 +319,9 @@ async def test_video_creative_needs_ready_video_and_thumbnail(graph: Graph) -> N
 
 async def test_ad_rules(graph: Graph) -> None:
     ids = await graph.tree()
-    err = error_of(await graph.post(f"{ACT}/ads", {"name": "a", "creative": {"creative_id": ids["creative"]}}))
+    err = error_of(
+        await graph.post(f"{ACT}/ads", {"name": "a", "creative": {"creative_id": ids["creative"]}})
+    )
     assert err["message"] == "(#100) The parameter adset_id is required."
     bad_creative = {"name": "a", "adset_id": ids["adset"], "creative": {"creative_id": "123"}}
     assert error_of(await graph.post(f"{ACT}/ads", bad_creative))["code"] == 100
