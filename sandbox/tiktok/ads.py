@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from sandbox.common.store import SandboxObject
 from sandbox.tiktok import enums, errors
-from sandbox.tiktok.api import Ctx
+from sandbox.tiktok.api import DISAPPROVE, Ctx
 from sandbox.tiktok.errors import ApiError, param_error
 from sandbox.tiktok.files import video_ready
 from sandbox.tiktok.listing import (
@@ -201,7 +201,7 @@ def _media(ctx: Ctx, adv: Advertiser, p: Params, fmt: str, spark: bool, prefix: 
 
 
 def _start_review(ctx: Ctx, ad: SandboxObject) -> None:
-    fault = ctx.request.get("tiktok.disapprove")
+    fault = ctx.request.get(DISAPPROVE)
     reasons = list(fault.get("reasons") or [REJECT_REASON]) if fault is not None else []
     review = {
         "started_at": ctx.now,

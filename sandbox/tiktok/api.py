@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from sandbox.tiktok.app import TikTokSandbox
 
 API_PREFIX = "/open_api/v1.3"
+# Set by the `disapprove` fault on the request whose ads must fail review.
+DISAPPROVE = web.RequestKey("tiktok.disapprove", dict)
 
 
 @dataclass

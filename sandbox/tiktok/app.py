@@ -30,6 +30,7 @@ STATUS_ENABLE cannot spend (no delivery, `*_BALANCE_EXCEED` secondary statuses).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -55,7 +56,7 @@ from sandbox.tiktok import (
     status,
     webhooks,
 )
-from sandbox.tiktok.api import API_PREFIX, Ctx, Endpoint, make_handler
+from sandbox.tiktok.api import API_PREFIX, DISAPPROVE, Ctx, Endpoint, make_handler
 from sandbox.tiktok.errors import ApiError, envelope, log_id
 from sandbox.tiktok.geo import Location
 from sandbox.tiktok.ids import IdFactory
@@ -188,7 +189,7 @@ class TikTokSandbox(PlatformSandbox):
 
     def apply_state_fault(self, effect: str, rule: FaultRule, request: web.Request) -> None:
         if effect == "disapprove":
-            request["tiktok.disapprove"] = {"reasons": rule.params.get("reasons")}
+            request[DISAPPROVE] = {"reasons": rule.params.get("reasons")}
             return
         if effect == "unfund":
             fields = request.get("fields") or {}
@@ -209,9 +210,11 @@ class TikTokSandbox(PlatformSandbox):
     def schedule_review_notification(self, ad_id: str, done_at: float) -> None:
         ad = self.store.get(ad_id, AD)
         index = len(ad.fields.get("_reviews", [])) - 1 if ad else 0
-        self.spawn(
-            webhooks.notify_review(self, ad_id, index, self.generation), max(0.0, done_at - time.time())
-        )
+        self.spawn(self._review_later(ad_id, index, self.generation, done_at))
+
+    async def _review_later(self, ad_id: str, index: int, generation: int, done_at: float) -> None:
+        await asyncio.sleep(max(0.0, done_at - time.time()))
+        await webhooks.notify_review(self, ad_id, index, generation)
 
     # ---- reset / seed / state file -------------------------------------------------------------
     def reset(self) -> None:

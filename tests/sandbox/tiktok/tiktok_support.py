@@ -176,7 +176,7 @@ def adgroup_body(campaign_id: str, /, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def creative_body(video_id: str, image_id: str, **overrides: Any) -> dict[str, Any]:
+def creative_body(video_id: str | None, image_id: str, /, **overrides: Any) -> dict[str, Any]:
     body = {
         "ad_name": "ar-ad",
         "ad_format": "SINGLE_VIDEO",
