@@ -1209,8 +1209,7 @@ class MetaSandbox(PlatformSandbox):
             raise invalid(
                 "Object Archived", f"This {obj.kind} is archived; it can only be deleted.", blame=["status"]
             )
-        if v.validate_only(p):
-            return {"success": True}
+        dry = v.validate_only(p)
         if "name" in p:
             limit = "creative_name_max_length" if obj.kind == "adcreative" else "name_max_length"
             check_name_length(str(p["name"]), int(self.setting(limit)))
@@ -1226,6 +1225,8 @@ class MetaSandbox(PlatformSandbox):
             for key in ("start_time", "stop_time"):
                 if key in p:
                     fields[key] = self._time(acct, key, p[key])
+            if dry:
+                return {"success": True}
             obj.fields = fields
         elif obj.kind == "adset":
             fields = dict(obj.fields)
@@ -1251,7 +1252,11 @@ class MetaSandbox(PlatformSandbox):
             campaign = self.objects.campaign_of(obj)
             assert campaign is not None
             self._adset_rules(acct, campaign, fields, new=False)
+            if dry:
+                return {"success": True}
             obj.fields = fields
+        elif dry:
+            return {"success": True}
         elif obj.kind == "ad":
             if "creative" in p:
                 obj.fields["creative_id"] = self._ad_creative(call, acct, p["creative"], False)

@@ -350,3 +350,17 @@ async def test_json_body_is_accepted_too(graph: Graph) -> None:
     }
     resp = await graph.http.post(f"/v25.0/{ACT}/campaigns", json=body)
     assert resp.status_code == 200, resp.text
+
+
+async def test_updates_validate_and_read_back(graph: Graph) -> None:
+    ids = await graph.tree()
+    assert (await graph.post(ids["adset"], {"daily_budget": 3500})).json() == {"success": True}
+    assert (await graph.get(ids["adset"], fields="daily_budget")).json()["daily_budget"] == "3500"
+    err = error_of(await graph.post(ids["adset"], {"daily_budget": 10}))
+    assert err["error_subcode"] == 1885272
+    dry = await graph.post(ids["adset"], {"daily_budget": 9000, "execution_options": ["validate_only"]})
+    assert dry.json() == {"success": True}
+    assert (await graph.get(ids["adset"], fields="daily_budget")).json()["daily_budget"] == "3500"
+    assert error_of(await graph.post(ids["campaign"], {"status": "RUNNING"}))["code"] == 100
+    assert (await graph.post(ids["ad"], {"name": "renamed"})).json() == {"success": True}
+    assert (await graph.get(ids["ad"], fields="name")).json()["name"] == "renamed"
