@@ -520,7 +520,8 @@ class MetaSandbox(PlatformSandbox):
         if not filtering and params.get("filtering"):
             rules = []
         for rule in rules:
-            if rule["field"].endswith("effective_status") and rule["operator"] in {"IN", "EQUAL"}:
+            own = rule["field"] in {"effective_status", f"{kind}.effective_status"}
+            if own and rule["operator"] in {"IN", "EQUAL"}:
                 wanted = rule["value"] if isinstance(rule["value"], list) else [rule["value"]]
                 statuses = list(statuses or []) + [str(w) for w in wanted]
         list_deleted = bool(self.setting("list_deleted_objects"))
