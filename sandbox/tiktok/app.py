@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import secrets
 import time
 from decimal import Decimal
@@ -194,6 +195,13 @@ class TikTokSandbox(PlatformSandbox):
         if effect == "unfund":
             fields = request.get("fields") or {}
             advertiser_id = str(rule.params.get("advertiser_id") or fields.get("advertiser_id") or "")
+            if not advertiser_id and fields.get("advertiser_ids"):
+                listed = fields["advertiser_ids"]
+                try:
+                    listed = json.loads(listed) if isinstance(listed, str) else listed
+                except ValueError:
+                    listed = []
+                advertiser_id = str(listed[0]) if isinstance(listed, list) and listed else ""
             adv = self.state.advertisers.get(advertiser_id)
             if adv is None:
                 raise web.HTTPBadRequest(
