@@ -174,9 +174,9 @@ class Snap:
         return {"campaign": campaign, "adsquad": squad, "media": media, "creative": creative, "ad": ad}
 
 
-def squad_item(campaign_id: str, **overrides: Any) -> dict[str, Any]:
+def squad_item(parent: str, /, **overrides: Any) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "campaign_id": campaign_id,
+        "campaign_id": parent,
         "name": "ar-s1 Squad",
         "type": "SNAP_ADS",
         "status": "PAUSED",
