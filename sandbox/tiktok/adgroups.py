@@ -90,6 +90,39 @@ SETTINGS_FIELDS = (
     "share_disabled",
     "brand_safety_type",
 )
+# Real fields the sandbox accepts and echoes without modelling them.
+PASS_THROUGH = (
+    "click_attribution_window",
+    "view_attribution_window",
+    "engaged_view_attribution_window",
+    "attribution_event_count",
+    "skip_learning_phase",
+    "video_user_actions",
+    "category_exclusion_ids",
+    "contextual_tag_ids",
+    "inventory_filter_enabled",
+    "isp_ids",
+    "device_model_ids",
+    "min_android_version",
+    "min_ios_version",
+    "ios14_targeting",
+    "is_hfss",
+    "search_result_enabled",
+    "secondary_optimization_event",
+    "deep_cpa_bid",
+    "roas_bid",
+    "vbo_window",
+    "bid_display_mode",
+    "purchased_impression",
+    "purchased_reach",
+    "actions",
+    "included_custom_actions",
+    "excluded_custom_actions",
+    "smart_audience_enabled",
+    "smart_interest_behavior_enabled",
+    "carrier_ids",
+    "targeting_expansion",
+)
 CREATE_FIELDS = (
     "advertiser_id",
     "campaign_id",
@@ -98,6 +131,7 @@ CREATE_FIELDS = (
     "operation_status",
     *SETTINGS_FIELDS,
     *TARGETING_FIELDS,
+    *PASS_THROUGH,
 )
 UPDATE_FIELDS = (
     "advertiser_id",
@@ -106,6 +140,7 @@ UPDATE_FIELDS = (
     "adgroup_name",
     *SETTINGS_FIELDS,
     *TARGETING_FIELDS,
+    *PASS_THROUGH,
 )
 IMMUTABLE = (
     "campaign_id",
@@ -257,6 +292,9 @@ def validate(ctx: Ctx, adv: Advertiser, campaign: SandboxObject, p: Params) -> d
     out["dayparting"] = dayparting or DEFAULT_DAYPARTING
     for flag in ("comment_disabled", "video_download_disabled", "share_disabled"):
         out[flag] = bool(p.boolean(flag, default=False))
+    for name_ in PASS_THROUGH:
+        if p.has(name_):
+            out[name_] = p.raw(name_)
     return out
 
 
@@ -443,7 +481,7 @@ async def update(ctx: Ctx) -> dict[str, Any]:
     campaign = find(ctx.sb, CAMPAIGN, adv.advertiser_id, str(current["campaign_id"]))
     merged = {
         k: current[k]
-        for k in (*SETTINGS_FIELDS, *TARGETING_FIELDS, "adgroup_name")
+        for k in (*SETTINGS_FIELDS, *TARGETING_FIELDS, *PASS_THROUGH, "adgroup_name")
         if current.get(k) is not None
     }
     if campaign.fields.get("budget_optimize_on"):

@@ -43,6 +43,21 @@ from sandbox.tiktok.objects import (
 from sandbox.tiktok.params import Params, format_datetime
 from sandbox.tiktok.state import Advertiser
 
+# Real creative fields the sandbox accepts and echoes without modelling them.
+PASS_THROUGH = (
+    "card_id",
+    "landing_page_urls",
+    "fallback_type",
+    "dark_post_status",
+    "branded_content_disabled",
+    "promotional_music_disabled",
+    "item_duet_status",
+    "item_stitch_status",
+    "vertical_video_strategy",
+    "playable_url",
+    "shopping_ads_fallback_type",
+    "carousel_image_index",
+)
 CREATIVE_FIELDS = (
     "ad_name",
     "ad_format",
@@ -68,6 +83,7 @@ CREATIVE_FIELDS = (
     "creative_authorized",
     "utm_params",
     "page_id",
+    *PASS_THROUGH,
 )
 SPARK_IDENTITIES = ("AUTH_CODE", "TT_USER", "BC_AUTH_TT")
 REJECT_REASON = "The ad content violates the advertising policies (sandbox `disapprove` fault)."
@@ -166,6 +182,9 @@ def validate_creative(
     ):
         out[name_] = p.string(name_)
     out["operation_status"] = p.enum("operation_status", enums.OPERATION_STATUS_CREATE, default="ENABLE")
+    for name_ in PASS_THROUGH:
+        if p.has(name_):
+            out[name_] = p.raw(name_)
     return out
 
 
