@@ -14,12 +14,15 @@ Payload (every key optional; seeding adds to what is there):
                      "ad_account_ids"?, "expires_in"? (default 600)}],
      "public_profiles": [{"id", "ad_account_id" | "organization_id"}],
      "objects": [{"kind": "campaign|adsquad|ad|creative|media", "id", "name"?, "status"?,
-                  "parent_id"?, "account_id"?, "deleted"?, "fields": {...platform JSON...}}]}
+                  "parent_id"?, "account_id"?, "deleted"?, "fields": {...platform JSON...},
+                  "delivery"?: [[start ISO, end ISO | null], ...]}]}
 
 `me_fields` / `get_fields` are the extra keys Snap shows for an organization in `/me/organizations`
 and in `/organizations/{id}` respectively. Object `fields` are the entity's platform JSON (e.g. copied
 from recorded traffic) and are returned as given, key for key; parents come from `ad_account_id` /
-`campaign_id` / `ad_squad_id` unless `parent_id` is given. Seeded ads default to review APPROVED.
+`campaign_id` / `ad_squad_id` unless `parent_id` is given. Seeded ads default to review APPROVED;
+`delivery` (ads only) is past delivery history — the intervals in which the ad served — so stats of
+past days have numbers (a still-delivering seeded ad also gets an interval opened at seed time).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from sandbox.snapchat.objects import make_object
 from sandbox.snapchat.switches import switch
-from sandbox.snapchat.times import utc_ms
+from sandbox.snapchat.times import parse_zoned, utc_ms
 
 if TYPE_CHECKING:
     from sandbox.snapchat.app import SnapchatSandbox
@@ -182,8 +185,16 @@ def _seed_object(sandbox: SnapchatSandbox, raw: dict[str, Any], now: float, stam
         raise ValueError(
             f"{kind} {raw['id']}: its ad account is not seeded (seed ad_accounts and parents first)"
         )
+    if kind == "ad" and raw.get("delivery"):
+        fields["_delivery"] = [
+            [_epoch(start), _epoch(end) if end else None] for start, end in raw["delivery"]
+        ]
     obj = make_object(kind, fields, parent_id, account_id, now)
     if raw.get("deleted"):
         obj.deleted = True
         obj.fields["_deleted_at"] = now
     sandbox.store.put(obj)
+
+
+def _epoch(value: str) -> float:
+    return parse_zoned(value, "delivery").timestamp()
