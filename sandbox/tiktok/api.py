@@ -5,6 +5,7 @@ decoding and the `{"code","message","request_id","data"}` envelope (HTTP 200 for
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sandbox.tiktok.state import Advertiser, Token
 if TYPE_CHECKING:
     from sandbox.tiktok.app import TikTokSandbox
 
+log = logging.getLogger("sandbox.tiktok")
 API_PREFIX = "/open_api/v1.3"
 # Set by the `disapprove` fault on the request whose ads must fail review.
 DISAPPROVE = web.RequestKey("tiktok.disapprove", dict)
@@ -125,6 +127,11 @@ def make_handler(
             result = await endpoint.handler(ctx)
         except ApiError as err:
             return error_envelope(err, rid)
+        except web.HTTPException:
+            raise
+        except Exception:  # the platform answers its own failures with 50000 in the envelope
+            log.exception("tiktok sandbox handler failed: %s %s", request.method, request.path)
+            return error_envelope(ApiError(errors.SYS_ERROR), rid)
         if isinstance(result, Reply):
             return envelope(result.code, result.message, result.data, rid)
         if isinstance(result, web.StreamResponse):

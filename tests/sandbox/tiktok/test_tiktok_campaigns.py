@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from tiktok_support import TikTokClient
+from tiktok_support import TikTokClient, adgroup_body
 
 from sandbox.tiktok.fixtures import ADVERTISER_ID, APP_ID
 
@@ -137,6 +137,12 @@ async def test_jpy_budget_is_integer_major_units_times_ratio_100(tt: TikTokClien
     assert frac["code"] == 40002 and "integers" in frac["message"]
     ok = await tt.post("/campaign/create/", body(advertiser_id=JPY_ADVERTISER, budget=5000))
     assert ok["code"] == 0 and ok["data"]["budget"] == 5000.0
+    # Ad group daily minimum: 20 USD x 100 = 2000 JPY.
+    campaign_id = ok["data"]["campaign_id"]
+    group = adgroup_body(campaign_id, advertiser_id=JPY_ADVERTISER, budget=1999)
+    low = await tt.post("/adgroup/create/", group)
+    assert low["code"] == 40002 and "2000 JPY" in low["message"]
+    assert (await tt.post("/adgroup/create/", {**group, "budget": 2000}))["code"] == 0
     # A seed can change the ratio for the currency.
     await tt.control("POST", "seed", {"currencies": [{"currency": "JPY", "budget_ratio": 150}]})
     res = await tt.post(
