@@ -1,0 +1,629 @@
+"""Meta as the publishing engine sees it: create, find by tag, check, delete and activate each object.
+
+Where each tag lives and how it is found again (docs/lookup-by-tag.md §1.4):
+* campaign / ad set / ad: in the name; found on the parent's list edge with `filtering` name CONTAIN
+  the tag and an explicit effective_status list that includes ARCHIVED and DELETED (Meta lists DELETED
+  only where it chooses to; an object deleted and unlisted is simply not found), then checked exactly.
+* creative: in the name and as an ad label; found by scanning `/act_/adlabels` for the label's id and
+  reading `/act_/adcreativesbylabels` (creatives have no name filter).
+* image: Meta's image hash is a content hash, so an upload is idempotent by nature; found through
+  `/act_/adimages?hashes=[md5 of the bytes]` (md5 = Meta's hash is UNCONFIRMED: if it is not, the
+  lookup finds nothing and the re-upload returns the same image).
+* video: in the title; found through `/act_/advideos?title=<tagged title>`, checked exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from adrelay.events.payloads import ErrorCategory, ValidationIssue
+from adrelay.model import Campaign, MediaKind, MetaTarget, Platform, PlatformTarget
+from adrelay.model.campaign import MediaAsset
+from adrelay.platforms.auth import AccountStatus
+from adrelay.platforms.base import (
+    NotReady,
+    PlannedObject,
+    PlatformAdapter,
+    PublishContext,
+    Step,
+    StepKind,
+    StepOutcome,
+    make_tag,
+)
+from adrelay.platforms.errors import LookupIncomplete, OutcomeUnknown, PlatformCallError
+from adrelay.platforms.http import Limiter
+from adrelay.platforms.meta import mapper, rules
+from adrelay.platforms.meta.classify import SUBCODE_OBJECT_MISSING, GraphCallError
+from adrelay.platforms.meta.client import Json, MetaClient
+from adrelay.platforms.meta.mapper import MappingError
+from adrelay.platforms.settings import PlatformSettings
+
+# Every status a list edge may hold an object of ours in, the gone ones included.
+CAMPAIGN_STATUSES = ["ACTIVE", "PAUSED", "ARCHIVED", "DELETED", "IN_PROCESS", "WITH_ISSUES"]
+AD_SET_STATUSES = [*CAMPAIGN_STATUSES, "CAMPAIGN_PAUSED"]
+AD_STATUSES = [
+    *AD_SET_STATUSES,
+    "ADSET_PAUSED",
+    "DISAPPROVED",
+    "PENDING_REVIEW",
+    "PREAPPROVED",
+    "PENDING_BILLING_INFO",
+]
+SUBCODE_UPLOAD_RESUME = 1363037
+ACTIVATION_ORDER = (StepKind.AD, StepKind.AD_SET, StepKind.CAMPAIGN)  # the campaign last: all at once
+
+
+class MetaAdapter(PlatformAdapter):
+    platform = Platform.META
+    # Videos above this size go up in chunks (start / transfer / finish) on the video host.
+    video_chunk_threshold = 20 * 1024 * 1024
+    # How often a processing video is checked again.
+    video_poll_s = 10.0
+    # Attempts per chunk when a transfer fails transiently or goes unanswered.
+    chunk_attempts = 4
+
+    def __init__(self, settings: PlatformSettings, limiter: Limiter) -> None:
+        self.client = MetaClient(settings.meta, limiter, timeout_s=settings.http_timeout_s)
+
+    # ---- before any write ---------------------------------------------------------------------------
+    def validate(
+        self, campaign: Campaign, target: PlatformTarget, account: AccountStatus | None
+    ) -> list[ValidationIssue]:
+        return rules.validate(campaign, _meta(target), account)
+
+    def preview(self, campaign: Campaign, target: PlatformTarget, publish_id: str) -> list[PlannedObject]:
+        meta = _meta(target)
+        account = meta.ad_account_id
+        media = campaign.media_by_id()
+        planned = []
+        for step in self.plan(campaign):
+            tag = make_tag(publish_id, step.key)
+            try:
+                endpoint, payload = self._planned_payload(step, campaign, meta, tag, media)
+            except MappingError as exc:
+                endpoint, payload = f"POST /{account}/…", {"error": str(exc)}
+            planned.append(
+                PlannedObject(step.key, step.kind, endpoint.replace("{account}", account), payload)
+            )
+        return planned
+
+    def _planned_payload(
+        self, step: Step, campaign: Campaign, target: MetaTarget, tag: str, media: Mapping[str, MediaAsset]
+    ) -> tuple[str, dict[str, Any]]:
+        if step.kind is StepKind.MEDIA:
+            asset = media[_ref(step)]
+            if asset.kind is MediaKind.IMAGE:
+                file = f"<{asset.size_bytes} bytes of {asset.mime_type}>"
+                return "POST /{account}/adimages", {mapper.image_file_name(asset): file}
+            upload = "chunked" if asset.size_bytes > self.video_chunk_threshold else "source"
+            return "POST /{account}/advideos (video host)", {
+                "title": mapper.video_title(asset, tag),
+                "upload": upload,
+            }
+        if step.kind is StepKind.CAMPAIGN:
+            return "POST /{account}/campaigns", mapper.campaign_payload(campaign, tag)
+        if step.kind is StepKind.AD_SET:
+            ad_set = next(s for s in campaign.ad_sets if s.id == step.ref)
+            return "POST /{account}/adsets", mapper.ad_set_payload(
+                campaign, ad_set, target, tag, "{campaign}"
+            )
+        ad_set, ad = next((s, a) for s, a in campaign.ads() if a.id == step.ref)
+        if step.kind is StepKind.CREATIVE:
+            asset = media[ad.creative.media_id]
+            ids = _placeholder_media_ids(asset)
+            return "POST /{account}/adcreatives", mapper.creative_payload(
+                campaign, ad, target, tag, asset, ids
+            )
+        payload = mapper.ad_payload(ad, tag, f"{{ad_set:{ad_set.id}}}", f"{{creative:{ad.id}}}")
+        return "POST /{account}/ads", payload
+
+    async def remote_validate(self, ctx: PublishContext) -> list[ValidationIssue]:
+        """Meta's own verdict through `execution_options=["validate_only"]`: the campaign always; the ad
+        sets too once the campaign exists (an ad set can only be checked against a real campaign)."""
+        target = _meta(ctx.target)
+        account = target.ad_account_id
+        token = await ctx.tokens.access_token()
+        issues: list[ValidationIssue] = []
+        checks: list[tuple[str, dict[str, Any], str]] = []
+        try:
+            checks.append(
+                ("campaigns", mapper.campaign_payload(ctx.campaign, ctx.tag("campaign")), "campaign")
+            )
+            if "campaign" in ctx.outcomes:
+                campaign_id = ctx.external_id("campaign")
+                for i, ad_set in enumerate(ctx.campaign.ad_sets):
+                    tag = ctx.tag(f"ad_set:{ad_set.id}")
+                    payload = mapper.ad_set_payload(ctx.campaign, ad_set, target, tag, campaign_id)
+                    checks.append(("adsets", payload, f"ad_sets[{i}]"))
+        except MappingError as exc:
+            return [ValidationIssue(path=exc.path, message=exc.message, platform=Platform.META)]
+        for edge, payload, scope in checks:
+            try:
+                await self.client.post(
+                    f"{account}/{edge}",
+                    token,
+                    endpoint=f"POST /act/{edge} validate_only",
+                    account=account,
+                    data={**payload, "execution_options": ["validate_only"]},
+                )
+            except PlatformCallError as exc:
+                if exc.category not in VERDICTS:
+                    raise
+                issues.extend(_verdict_issues(exc, scope))
+        return issues
+
+    # ---- create ------------------------------------------------------------------------------------
+    async def create(self, step: Step, ctx: PublishContext) -> StepOutcome:
+        try:
+            if step.kind is StepKind.MEDIA:
+                asset = ctx.media(_ref(step))
+                if asset.kind is MediaKind.IMAGE:
+                    return await self._upload_image(step, ctx)
+                return await self._upload_video(step, ctx)
+            return await self._create_object(step, ctx)
+        except MappingError as exc:
+            raise PlatformCallError.of(
+                ErrorCategory.VALIDATION, exc.message, blamed_fields=[exc.path]
+            ) from exc
+
+    async def _create_object(self, step: Step, ctx: PublishContext) -> StepOutcome:
+        target = _meta(ctx.target)
+        tag = ctx.tag(step)
+        if step.kind is StepKind.CAMPAIGN:
+            edge, payload = "campaigns", mapper.campaign_payload(ctx.campaign, tag)
+        elif step.kind is StepKind.AD_SET:
+            ad_set = ctx.ad_set(_ref(step))
+            campaign_id = ctx.external_id("campaign")
+            edge, payload = "adsets", mapper.ad_set_payload(ctx.campaign, ad_set, target, tag, campaign_id)
+        elif step.kind is StepKind.CREATIVE:
+            _, ad = ctx.ad(_ref(step))
+            asset = ctx.media(ad.creative.media_id)
+            ids = _media_ids(ctx, asset)
+            edge, payload = "adcreatives", mapper.creative_payload(ctx.campaign, ad, target, tag, asset, ids)
+        else:
+            ad_set, ad = ctx.ad(_ref(step))
+            ad_set_id, creative_id = (
+                ctx.external_id(f"ad_set:{ad_set.id}"),
+                ctx.external_id(f"creative:{ad.id}"),
+            )
+            edge, payload = "ads", mapper.ad_payload(ad, tag, ad_set_id, creative_id)
+        body = await self._write(
+            f"{target.ad_account_id}/{edge}",
+            await ctx.tokens.access_token(),
+            endpoint=f"POST /act/{edge}",
+            account=target.ad_account_id,
+            data=payload,
+        )
+        return StepOutcome(_new_id(body, edge))
+
+    async def _write(self, path: str, token: str, **kwargs: Any) -> Json:
+        """A create. A server error may come after the write was applied (Meta has answered 5xx for
+        objects it went on to create), so it counts as an unknown outcome: the engine looks the tag up
+        before any second create. Refusals (4xx) and throttles created nothing."""
+        try:
+            return await self.client.post(path, token, **kwargs)
+        except PlatformCallError as exc:
+            if (exc.http_status or 0) >= 500 and exc.category in {
+                ErrorCategory.TRANSIENT,
+                ErrorCategory.UNKNOWN,
+            }:
+                raise OutcomeUnknown(
+                    f"{kwargs.get('endpoint')}: HTTP {exc.http_status} ({exc.error.message})"
+                ) from exc
+            raise
+
+    async def _upload_image(self, step: Step, ctx: PublishContext) -> StepOutcome:
+        account = _meta(ctx.target).ad_account_id
+        media = await ctx.media_file(_ref(step))
+        name = mapper.image_file_name(media.asset)
+        data = await asyncio.to_thread(media.read)
+        body = await self._write(
+            f"{account}/adimages",
+            await ctx.tokens.access_token(),
+            endpoint="POST /act/adimages",
+            account=account,
+            files={"filename": (name, data, media.asset.mime_type)},
+        )
+        images = body.get("images")
+        if not isinstance(images, dict) or len(images) != 1:
+            raise OutcomeUnknown(f"image upload answered without exactly one image: {sorted(body)}")
+        image = next(iter(images.values()))
+        if not isinstance(image, dict) or not image.get("hash"):
+            raise OutcomeUnknown("image upload answered without a hash")
+        return _image_outcome(image)
+
+    async def _upload_video(self, step: Step, ctx: PublishContext) -> StepOutcome:
+        account = _meta(ctx.target).ad_account_id
+        media = await ctx.media_file(_ref(step))
+        title = mapper.video_title(media.asset, ctx.tag(step))
+        token = await ctx.tokens.access_token()
+        if media.size <= self.video_chunk_threshold:
+            data = await asyncio.to_thread(media.read)
+            name = media.asset.file_name or f"{media.asset.id}.mp4"
+            body = await self._write(
+                f"{account}/advideos",
+                token,
+                endpoint="POST /act/advideos",
+                account=account,
+                data={"title": title, "name": title},
+                files={"source": (name, data, media.asset.mime_type)},
+                video_host=True,
+            )
+            return _video_outcome(_new_id(body, "advideos"), title)
+        start = await self._write(
+            f"{account}/advideos",
+            token,
+            endpoint="POST /act/advideos start",
+            account=account,
+            data={"upload_phase": "start", "file_size": media.size, "title": title, "name": title},
+            video_host=True,
+        )
+        session, video_id = str(start.get("upload_session_id") or ""), str(start.get("video_id") or "")
+        if not session or not video_id:
+            raise OutcomeUnknown("chunked video upload started without a session or video id")
+        offset, end = _offsets(start)
+        while offset < end:
+            offset, end = await self._transfer(account, token, session, media.read, offset, end)
+        await self.client.post(
+            f"{account}/advideos",
+            token,
+            endpoint="POST /act/advideos finish",
+            account=account,
+            data={"upload_phase": "finish", "upload_session_id": session, "title": title, "name": title},
+            video_host=True,
+        )
+        return _video_outcome(video_id, title)
+
+    async def _transfer(
+        self, account: str, token: str, session: str, read: Callable[[int, int], bytes], offset: int, end: int
+    ) -> tuple[int, int]:
+        """Send bytes [offset, end); returns the next window. Resumes where Meta says it stands."""
+        for attempt in range(1, self.chunk_attempts + 1):
+            chunk = await asyncio.to_thread(read, offset, end)
+            try:
+                answer = await self.client.post(
+                    f"{account}/advideos",
+                    token,
+                    endpoint="POST /act/advideos transfer",
+                    account=account,
+                    data={"upload_phase": "transfer", "upload_session_id": session, "start_offset": offset},
+                    files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")},
+                    video_host=True,
+                )
+                return _offsets(answer)
+            except GraphCallError as exc:
+                resume = exc.graph.error_data if exc.graph is not None else {}
+                if (
+                    exc.graph is not None
+                    and exc.graph.subcode == SUBCODE_UPLOAD_RESUME
+                    and "start_offset" in resume
+                ):
+                    return int(resume["start_offset"]), int(resume.get("end_offset", end))
+                if not exc.retryable or attempt == self.chunk_attempts:
+                    raise
+            except OutcomeUnknown:
+                if attempt == self.chunk_attempts:
+                    raise PlatformCallError.of(
+                        ErrorCategory.TRANSIENT, "video chunk transfer went unanswered"
+                    ) from None
+            # Sent again: if Meta has the chunk already it answers with the offset to resume from.
+            await asyncio.sleep(min(2.0**attempt / 4, 4.0))
+        raise AssertionError("unreachable")
+
+    # ---- readiness ---------------------------------------------------------------------------------
+    async def check_ready(
+        self, step: Step, ctx: PublishContext, outcome: StepOutcome
+    ) -> StepOutcome | NotReady:
+        if step.kind is not StepKind.MEDIA or ctx.media(_ref(step)).kind is not MediaKind.VIDEO:
+            return outcome
+        account = _meta(ctx.target).ad_account_id
+        body = await self.client.get(
+            outcome.external_id,
+            await ctx.tokens.access_token(),
+            endpoint="GET /video status",
+            account=account,
+            params={"fields": "status"},
+        )
+        raw_status = body.get("status")
+        status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
+        state = str(status.get("video_status") or "processing")
+        if state == "ready":
+            return outcome
+        if state == "error":
+            raise PlatformCallError.of(
+                ErrorCategory.VALIDATION,
+                f"Meta could not process video {outcome.external_id} ({_ref(step)})",
+                blamed_fields=[f"media.{_ref(step)}"],
+            )
+        progress = status.get("processing_progress")
+        return NotReady(
+            self.video_poll_s, f"video {state}" + (f" {progress}%" if progress is not None else "")
+        )
+
+    # ---- lookup ------------------------------------------------------------------------------------
+    async def lookup(self, step: Step, ctx: PublishContext) -> StepOutcome | None:
+        tag = ctx.tag(step)
+        account = _meta(ctx.target).ad_account_id
+        token = await ctx.tokens.access_token()
+        if step.kind is StepKind.MEDIA:
+            if ctx.media(_ref(step)).kind is MediaKind.IMAGE:
+                return await self._find_image(step, ctx, account, token)
+            return await self._find_video(step, ctx, account, token)
+        if step.kind is StepKind.CREATIVE:
+            return await self._find_creative(tag, account, token)
+        if step.kind is StepKind.CAMPAIGN:
+            path, statuses, fields = f"{account}/campaigns", CAMPAIGN_STATUSES, "id,name,effective_status"
+        elif step.kind is StepKind.AD_SET:
+            parent = ctx.outcomes.get("campaign")
+            path = f"{parent.external_id}/adsets" if parent else f"{account}/adsets"
+            statuses, fields = AD_SET_STATUSES, "id,name,effective_status"
+        else:
+            ad_set, _ = ctx.ad(_ref(step))
+            parent = ctx.outcomes.get(f"ad_set:{ad_set.id}")
+            path = f"{parent.external_id}/ads" if parent else f"{account}/ads"
+            statuses, fields = AD_STATUSES, "id,name,effective_status,creative{id}"
+        rows = await self.client.list_all(
+            path,
+            token,
+            endpoint=f"GET /{step.kind.value} lookup",
+            account=account,
+            params={
+                "fields": fields,
+                "effective_status": statuses,
+                "filtering": [{"field": "name", "operator": "CONTAIN", "value": tag}],
+            },
+        )
+        row = _only_tagged(rows, tag, "name", step)
+        if row is None:
+            return None
+        data = {"effective_status": str(row.get("effective_status") or "")}
+        creative = row.get("creative")
+        if isinstance(creative, dict) and creative.get("id"):
+            data["creative_id"] = str(creative["id"])
+        return StepOutcome(str(row["id"]), data)
+
+    async def _find_creative(self, tag: str, account: str, token: str) -> StepOutcome | None:
+        labels = await self.client.list_all(
+            f"{account}/adlabels",
+            token,
+            endpoint="GET /act/adlabels",
+            account=account,
+            params={"fields": "id,name"},
+        )
+        label_ids = [str(label["id"]) for label in labels if label.get("name") == tag and label.get("id")]
+        if not label_ids:
+            return None  # the label is made with the creative: no label, no creative
+        rows = await self.client.list_all(
+            f"{account}/adcreativesbylabels",
+            token,
+            endpoint="GET /act/adcreativesbylabels",
+            account=account,
+            params={"ad_label_ids": label_ids, "operator": "ANY", "fields": "id,name,status"},
+        )
+        row = _only_tagged(rows, tag, "name", None)
+        return None if row is None else StepOutcome(str(row["id"]), {"status": str(row.get("status") or "")})
+
+    async def _find_image(
+        self, step: Step, ctx: PublishContext, account: str, token: str
+    ) -> StepOutcome | None:
+        media = await ctx.media_file(_ref(step))
+        rows = await self.client.list_all(
+            f"{account}/adimages",
+            token,
+            endpoint="GET /act/adimages",
+            account=account,
+            params={"hashes": [media.md5], "fields": "hash,url,name,status"},
+        )
+        found = [row for row in rows if row.get("hash") == media.md5]
+        return _image_outcome(found[0]) if found else None
+
+    async def _find_video(
+        self, step: Step, ctx: PublishContext, account: str, token: str
+    ) -> StepOutcome | None:
+        title = mapper.video_title(ctx.media(_ref(step)), ctx.tag(step))
+        rows = await self.client.list_all(
+            f"{account}/advideos",
+            token,
+            endpoint="GET /act/advideos",
+            account=account,
+            params={"title": title, "fields": "id,title,status"},
+        )
+        # A chunked upload that never finished left a video without content: it is not our object.
+        uploaded = [row for row in rows if _upload_complete(row)]
+        row = _only_tagged(uploaded, ctx.tag(step), "title", step)
+        return None if row is None else _video_outcome(str(row["id"]), str(row.get("title") or title))
+
+    # ---- delete and activate -------------------------------------------------------------------------
+    def deletes(self, kind: StepKind) -> bool:
+        return kind is not StepKind.MEDIA  # images and videos are shared across publishes
+
+    async def delete(self, kind: StepKind, external_id: str, ctx: PublishContext) -> None:
+        if kind is StepKind.MEDIA:
+            return
+        account = _meta(ctx.target).ad_account_id
+        token = await ctx.tokens.access_token()
+        try:
+            await self.client.delete(external_id, token, endpoint=f"DELETE /{kind.value}", account=account)
+        except OutcomeUnknown as exc:
+            raise PlatformCallError.of(
+                ErrorCategory.TRANSIENT, f"delete of {external_id} went unanswered"
+            ) from exc
+        except PlatformCallError as exc:
+            if not _missing(exc):
+                raise
+            await self._confirm_gone(external_id, token, account, exc)
+
+    async def _confirm_gone(
+        self, external_id: str, token: str, account: str, refusal: PlatformCallError
+    ) -> None:
+        """Meta refused the delete as if the object did not exist: deleted objects stay readable, so a
+        readable, not-deleted object means the refusal was something else (missing permission)."""
+        try:
+            body = await self.client.get(
+                external_id,
+                token,
+                endpoint="GET /object status",
+                account=account,
+                params={"fields": "id,status"},
+            )
+        except PlatformCallError as exc:
+            if _missing(exc):
+                return  # unreadable: it never existed under this account, or is gone for good
+            raise
+        if str(body.get("status") or "") not in {"DELETED", "ARCHIVED"}:
+            raise refusal
+
+    async def activate(self, ctx: PublishContext, objects: Mapping[str, str]) -> None:
+        account = _meta(ctx.target).ad_account_id
+        token = await ctx.tokens.access_token()
+        for kind in ACTIVATION_ORDER:
+            ids = [external_id for key, external_id in objects.items() if _kind_of(key) is kind]
+            await asyncio.gather(
+                *(self._set_active(external_id, token, account, kind) for external_id in ids)
+            )
+
+    async def _set_active(self, external_id: str, token: str, account: str, kind: StepKind) -> None:
+        try:
+            await self.client.post(
+                external_id,
+                token,
+                endpoint=f"POST /{kind.value} status",
+                account=account,
+                data={"status": "ACTIVE"},
+            )
+        except OutcomeUnknown as exc:
+            raise PlatformCallError.of(
+                ErrorCategory.TRANSIENT, f"activation of {external_id} went unanswered"
+            ) from exc
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+# Categories `remote_validate` reports as issues; the rest (auth, throttles, outages) are raised.
+VERDICTS = frozenset(
+    {ErrorCategory.VALIDATION, ErrorCategory.BUDGET, ErrorCategory.POLICY_VIOLATION, ErrorCategory.PERMISSION}
+)
+# Meta's fields → ours, for issues from Meta's own validation.
+CAMPAIGN_FIELD_PATHS = {
+    "objective": "objective",
+    "daily_budget": "budget.amount",
+    "lifetime_budget": "budget.amount",
+    "special_ad_categories": "special_ad_categories",
+    "name": "name",
+    "bid_strategy": "ad_sets[0].bid_strategy",
+}
+AD_SET_FIELD_PATHS = {
+    "optimization_goal": "optimization_goal",
+    "billing_event": "optimization_goal",
+    "promoted_object": "optimization_goal",
+    "daily_budget": "budget.amount",
+    "lifetime_budget": "budget.amount",
+    "bid_amount": "bid_amount",
+    "bid_strategy": "bid_strategy",
+    "targeting": "targeting",
+    "start_time": "schedule.start_time",
+    "end_time": "schedule.end_time",
+    "name": "name",
+}
+
+
+def _verdict_issues(exc: PlatformCallError, scope: str) -> list[ValidationIssue]:
+    table = CAMPAIGN_FIELD_PATHS if scope == "campaign" else AD_SET_FIELD_PATHS
+    paths = []
+    for blamed in exc.error.blamed_fields or [""]:
+        ours = table.get(blamed.split(".", 1)[0])
+        if ours is None:
+            paths.append("" if scope == "campaign" else scope)
+        elif scope == "campaign":
+            paths.append(ours)
+        else:
+            paths.append(f"{scope}.{ours}")
+    message = exc.error.message if not exc.error.title else f"{exc.error.title}: {exc.error.message}"
+    return [
+        ValidationIssue(path=path, message=message, platform=Platform.META) for path in dict.fromkeys(paths)
+    ]
+
+
+def _meta(target: PlatformTarget) -> MetaTarget:
+    if not isinstance(target, MetaTarget):
+        raise TypeError(f"the Meta adapter got a {target.platform.value} target")
+    return target
+
+
+def _ref(step: Step) -> str:
+    if step.ref is None:
+        raise ValueError(f"step {step.key} names no object")
+    return step.ref
+
+
+def _kind_of(step_key: str) -> StepKind:
+    return StepKind(step_key.split(":", 1)[0])
+
+
+def _new_id(body: Json, edge: str) -> str:
+    new_id = body.get("id")
+    if not new_id:
+        raise OutcomeUnknown(f"POST {edge} answered without an id")
+    return str(new_id)
+
+
+def _missing(exc: PlatformCallError) -> bool:
+    """Graph's "Object with ID … does not exist, cannot be loaded due to missing permissions, or does
+    not support this operation" (100/33)."""
+    return exc.error.platform_code == "100" and exc.error.platform_subcode == str(SUBCODE_OBJECT_MISSING)
+
+
+def _only_tagged(rows: list[Json], tag: str, field: str, step: Step | None) -> Json | None:
+    """The one row whose `field` carries the tag exactly; Meta's CONTAIN is a hint, not a proof."""
+    found = {str(row["id"]): row for row in rows if tag in str(row.get(field) or "") and row.get("id")}
+    if len(found) > 1:
+        what = step.key if step is not None else "creative"
+        raise LookupIncomplete(f"{what}: {len(found)} objects carry tag {tag} ({sorted(found)})")
+    return next(iter(found.values()), None)
+
+
+def _image_outcome(image: Mapping[str, Any]) -> StepOutcome:
+    image_hash = str(image["hash"])
+    return StepOutcome(image_hash, {"image_hash": image_hash, "url": str(image.get("url") or "")})
+
+
+def _video_outcome(video_id: str, title: str) -> StepOutcome:
+    return StepOutcome(video_id, {"video_id": video_id, "title": title})
+
+
+def _upload_complete(row: Mapping[str, Any]) -> bool:
+    status = row.get("status")
+    if not isinstance(status, dict):
+        return True
+    uploading = status.get("uploading_phase")
+    if status.get("video_status") == "ready" or not isinstance(uploading, dict):
+        return True
+    return uploading.get("status") != "in_progress"
+
+
+def _offsets(answer: Mapping[str, Any]) -> tuple[int, int]:
+    try:
+        return int(answer["start_offset"]), int(answer["end_offset"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlatformCallError.of(
+            ErrorCategory.UNKNOWN, f"video upload answered without offsets: {sorted(answer)}"
+        ) from exc
+
+
+def _media_ids(ctx: PublishContext, asset: MediaAsset) -> dict[str, str]:
+    if asset.kind is MediaKind.IMAGE:
+        return {"image_hash": str(ctx.outcome(f"media:{asset.id}").data["image_hash"])}
+    assert asset.cover_media_id is not None  # the model requires a cover for every video
+    return {
+        "video_id": ctx.external_id(f"media:{asset.id}"),
+        "image_hash": str(ctx.outcome(f"media:{asset.cover_media_id}").data["image_hash"]),
+    }
+
+
+def _placeholder_media_ids(asset: MediaAsset) -> dict[str, str]:
+    if asset.kind is MediaKind.IMAGE:
+        return {"image_hash": f"{{media:{asset.id}.image_hash}}"}
+    return {"video_id": f"{{media:{asset.id}}}", "image_hash": f"{{media:{asset.cover_media_id}.image_hash}}"}
