@@ -68,15 +68,18 @@ class MediaStore:
             return media
 
     async def _download(self, asset: MediaAsset) -> MediaFile:
-        sha, md5, size = hashlib.sha256(), hashlib.md5(), 0  # noqa: S324 - md5 is TikTok's signature, not security
+        sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
         path = self.directory / asset.sha256
         tmp = path.with_suffix(".part")
         try:
             async with self._client.stream("GET", str(asset.url)) as response:
                 if response.status_code != 200:
-                    category = ErrorCategory.TRANSIENT if response.status_code >= 500 else ErrorCategory.VALIDATION
+                    category = (
+                        ErrorCategory.TRANSIENT if response.status_code >= 500 else ErrorCategory.VALIDATION
+                    )
                     raise PlatformCallError.of(
-                        category, f"media {asset.id}: GET {asset.url} answered {response.status_code}",
+                        category,
+                        f"media {asset.id}: GET {asset.url} answered {response.status_code}",
                         blamed_fields=[f"media.{asset.id}.url"],
                     )
                 with open(tmp, "wb") as out:
@@ -84,7 +87,8 @@ class MediaStore:
                         size += len(chunk)
                         if size > asset.size_bytes:
                             raise PlatformCallError.of(
-                                ErrorCategory.VALIDATION, f"media {asset.id}: larger than its size_bytes",
+                                ErrorCategory.VALIDATION,
+                                f"media {asset.id}: larger than its size_bytes",
                                 blamed_fields=[f"media.{asset.id}.size_bytes"],
                             )
                         sha.update(chunk)
@@ -93,7 +97,9 @@ class MediaStore:
         except httpx.HTTPError as exc:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-            raise PlatformCallError.of(ErrorCategory.TRANSIENT, f"media {asset.id}: download failed: {exc!r}") from exc
+            raise PlatformCallError.of(
+                ErrorCategory.TRANSIENT, f"media {asset.id}: download failed: {exc!r}"
+            ) from exc
         if size != asset.size_bytes or sha.hexdigest() != asset.sha256:
             tmp.unlink()
             raise PlatformCallError.of(

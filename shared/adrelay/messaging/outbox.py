@@ -113,7 +113,7 @@ class OutboxRelay:
 
     async def _acquire(self, conn: asyncpg.Connection) -> None:
         # Polling is right here: the lock is held by another process, which cannot signal us.
-        while not await conn.fetchval(  # noqa: ASYNC110
+        while not await conn.fetchval(
             "select pg_try_advisory_lock($1)", _lock_key(self.producer)
         ):
             await asyncio.sleep(self.poll_interval_s)

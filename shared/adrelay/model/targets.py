@@ -32,6 +32,10 @@ class MetaTarget(_Target):
     instagram_account_id: Annotated[str, Field(pattern=r"^[0-9]{1,25}$")] | None = None
     pixel_id: Annotated[str, Field(pattern=r"^[0-9]{1,25}$")] | None = None
 
+    @property
+    def account_id(self) -> str:
+        return self.ad_account_id
+
 
 class TikTokTarget(_Target):
     platform: Literal[Platform.TIKTOK] = Platform.TIKTOK
@@ -40,6 +44,10 @@ class TikTokTarget(_Target):
     identity_type: Literal["CUSTOMIZED_USER", "AUTH_CODE", "TT_USER", "BC_AUTH_TT"] = "CUSTOMIZED_USER"
     pixel_id: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,40}$")] | None = None
 
+    @property
+    def account_id(self) -> str:
+        return self.advertiser_id
+
 
 class SnapchatTarget(_Target):
     platform: Literal[Platform.SNAPCHAT] = Platform.SNAPCHAT
@@ -47,6 +55,10 @@ class SnapchatTarget(_Target):
     profile_id: Annotated[str, Field(pattern=r"^[0-9a-f-]{36}$")] | None = None
     brand_name: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     pixel_id: Annotated[str, Field(pattern=r"^[0-9a-f-]{36}$")] | None = None
+
+    @property
+    def account_id(self) -> str:
+        return self.ad_account_id
 
     @model_validator(mode="after")
     def _identity(self) -> SnapchatTarget:

@@ -80,5 +80,5 @@ class PlatformAuth(abc.ABC):
     async def account_status(self, access_token: str, account_id: str) -> AccountStatus:
         """Pre-flight one ad account (reachable, can spend, currency, time zone)."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients."""

@@ -152,7 +152,9 @@ def default_plan(campaign: Campaign, *, separate_creatives: bool = True) -> list
         media_deps = tuple(f"media:{m}" for m in (asset.id, asset.cover_media_id) if m)
         if separate_creatives:
             steps.append(Step(f"creative:{ad.id}", StepKind.CREATIVE, ad.id, media_deps))
-            steps.append(Step(f"ad:{ad.id}", StepKind.AD, ad.id, (f"ad_set:{ad_set.id}", f"creative:{ad.id}")))
+            steps.append(
+                Step(f"ad:{ad.id}", StepKind.AD, ad.id, (f"ad_set:{ad_set.id}", f"creative:{ad.id}"))
+            )
         else:
             steps.append(Step(f"ad:{ad.id}", StepKind.AD, ad.id, (f"ad_set:{ad_set.id}", *media_deps)))
     return steps
@@ -171,11 +173,7 @@ class PlatformAdapter(abc.ABC):
 
     def account_id(self, target: PlatformTarget) -> str:
         """The ad account the publish writes to (media are cached per account and content hash)."""
-        for name in ("ad_account_id", "advertiser_id"):
-            value = getattr(target, name, None)
-            if value:
-                return str(value)
-        raise ValueError("target without an account")
+        return target.account_id
 
     @abc.abstractmethod
     def validate(
@@ -205,7 +203,9 @@ class PlatformAdapter(abc.ABC):
         """Find the object a previous create of this step may have made, by its tag; exact match on the
         client. None when proven absent; raise LookupIncomplete when absence cannot be proven."""
 
-    async def check_ready(self, step: Step, ctx: PublishContext, outcome: StepOutcome) -> StepOutcome | NotReady:
+    async def check_ready(
+        self, step: Step, ctx: PublishContext, outcome: StepOutcome
+    ) -> StepOutcome | NotReady:
         """For objects that become usable later (video processing). Default: ready at once."""
         return outcome
 
@@ -222,5 +222,5 @@ class PlatformAdapter(abc.ABC):
         """Set the publish's objects live (campaign, ad sets, ads); idempotent. `objects` maps step key
         to external id."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients."""

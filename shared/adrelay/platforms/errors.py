@@ -7,6 +7,8 @@ or may not have happened.
 
 from __future__ import annotations
 
+from typing import Any
+
 from adrelay.events.payloads import ErrorCategory, PlatformError
 
 # Categories the engine retries; everything else fails the step (auth is retried once after refresh).
@@ -20,7 +22,9 @@ class PlatformException(Exception):
 class PlatformCallError(PlatformException):
     """The platform answered with an error (classified), or could not be reached before sending."""
 
-    def __init__(self, error: PlatformError, *, retry_after_s: float | None = None, http_status: int | None = None):
+    def __init__(
+        self, error: PlatformError, *, retry_after_s: float | None = None, http_status: int | None = None
+    ):
         super().__init__(f"{error.category.value}: {error.message}")
         self.error = error
         self.retry_after_s = retry_after_s
@@ -35,11 +39,18 @@ class PlatformCallError(PlatformException):
         return self.error.retryable or self.category in RETRYABLE
 
     @classmethod
-    def of(cls, category: ErrorCategory, message: str, **fields: object) -> PlatformCallError:
-        retry_after_s = fields.pop("retry_after_s", None)
-        http_status = fields.pop("http_status", None)
-        error = PlatformError(category=category, message=message, retryable=category in RETRYABLE, **fields)  # type: ignore[arg-type]
-        return cls(error, retry_after_s=retry_after_s, http_status=http_status)  # type: ignore[arg-type]
+    def of(
+        cls,
+        category: ErrorCategory,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        http_status: int | None = None,
+        **fields: Any,
+    ) -> PlatformCallError:
+        """A classified error; `fields` are PlatformError fields (platform_code, blamed_fields, ...)."""
+        error = PlatformError(category=category, message=message, retryable=category in RETRYABLE, **fields)
+        return cls(error, retry_after_s=retry_after_s, http_status=http_status)
 
 
 class OutcomeUnknown(PlatformException):
