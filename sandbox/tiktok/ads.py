@@ -222,15 +222,16 @@ def _media(ctx: Ctx, adv: Advertiser, p: Params, fmt: str, spark: bool, prefix: 
 def _start_review(ctx: Ctx, ad: SandboxObject) -> None:
     fault = ctx.request.get(DISAPPROVE)
     reasons = list(fault.get("reasons") or [REJECT_REASON]) if fault is not None else []
+    done_at = ctx.now + float(ctx.sb.config.review_delay_s)
     review = {
         "started_at": ctx.now,
-        "done_at": ctx.now + float(ctx.sb.config.review_delay_s),
+        "done_at": done_at,
         "outcome": "REJECTED" if fault is not None else "APPROVED",
         "reasons": reasons,
         "notified": False,
     }
     ad.fields.setdefault("_reviews", []).append(review)
-    ctx.sb.schedule_review_notification(ad.id, review["done_at"])
+    ctx.sb.schedule_review_notification(ad.id, done_at)
 
 
 def _creatives_param(ctx: Ctx) -> list[Any]:

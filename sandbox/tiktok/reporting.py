@@ -234,10 +234,9 @@ class ReportQuery:
                 }[self.kind]
                 if key in groups:
                     groups[key][0].append(ad)
-        out = []
-        for key, (group_ads, obj) in groups.items():
-            kept = [a for a in group_ads if self._passes(a)]
-            out.append((key, kept, obj))
+        out: list[tuple[str, list[SandboxObject], SandboxObject | None]] = []
+        for key, (group_ads, entity) in groups.items():
+            out.append((key, [a for a in group_ads if self._passes(a)], entity))
         return out
 
     def _passes(self, ad: SandboxObject) -> bool:

@@ -110,7 +110,7 @@ class ReportTask:
     ready_at: float
 
 
-_TABLES: dict[str, type] = {
+_TABLES: dict[str, Any] = {
     "apps": App,
     "advertisers": Advertiser,
     "tokens": Token,
