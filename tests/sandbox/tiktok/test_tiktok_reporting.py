@@ -48,6 +48,12 @@ async def seed_history(
                 "budget": budget,
                 "schedule_type": "SCHEDULE_FROM_NOW",
                 "schedule_start_time": start_utc,
+                "promotion_type": "WEBSITE",
+                "placement_type": "PLACEMENT_TYPE_AUTOMATIC",
+                "optimization_goal": "CLICK",
+                "billing_event": "CPC",
+                "pacing": "PACING_MODE_SMOOTH",
+                "location_ids": ["6252001"],
             },
         },
         {
@@ -242,3 +248,28 @@ async def test_async_report_task(tt: TikTokClient) -> None:
     assert (await tt.get("/report/task/check/", {"advertiser_id": ADVERTISER_ID, "task_id": "1"}))[
         "code"
     ] == 40007
+
+
+async def test_budget_updates_must_cover_105_percent_of_todays_spend(tt: TikTokClient) -> None:
+    await tt.switches(metrics_rate=1000.0)
+    await seed_history(tt, days_ago=1)
+    today = ny_today().isoformat()
+    res = await report(
+        tt,
+        data_level="AUCTION_ADGROUP",
+        dimensions=["adgroup_id"],
+        metrics=["spend"],
+        start_date=today,
+        end_date=today,
+    )
+    spent = float(res["data"]["list"][0]["metrics"]["spend"])
+    assert spent >= 20.0
+    low = await tt.post(
+        "/adgroup/update/", {"advertiser_id": ADVERTISER_ID, "adgroup_id": ADGROUP, "budget": round(spent, 2)}
+    )
+    assert low["code"] == 40002 and "105%" in low["message"]
+    ok = await tt.post(
+        "/adgroup/update/",
+        {"advertiser_id": ADVERTISER_ID, "adgroup_id": ADGROUP, "budget": round(spent * 1.2 + 1, 2)},
+    )
+    assert ok["code"] == 0, ok
