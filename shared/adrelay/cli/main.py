@@ -96,5 +96,13 @@ def contract_check() -> None:
     click.echo("contract up to date")
 
 
+def _register_subcommands() -> None:
+    from adrelay.cli import publishing
+
+    publishing.register(main)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()
