@@ -153,8 +153,7 @@ class SnapchatSandbox(PlatformSandbox):
             err = forbidden(message or "You do not have permission to access this ad account")
         elif effect == "rate_limit":
             retry = params.get("retry_after_s")
-            err = self.limits._throttled(1, time.time(), time.time(), "endpoint")
-            err.headers = self.limits.fault_headers(time.time(), float(retry) if retry is not None else None)
+            err = self.limits.fault(time.time(), float(retry) if retry is not None else None)
         elif effect == "transient":
             status = int(params.get("status", 503))
             code = E_UNAVAILABLE if status == 503 else E_INTERNAL

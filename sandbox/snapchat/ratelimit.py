@@ -76,14 +76,14 @@ class RateLimits:
             headers,
         )
 
-    def fault_headers(self, now: float, retry_after_s: float | None) -> dict[str, str]:
-        """Headers for the `rate_limit` fault effect: an exhausted endpoint window."""
+    def fault(self, now: float, retry_after_s: float | None) -> SnapError:
+        """The `rate_limit` fault effect: an exhausted endpoint window (Retry-After if asked for)."""
         span = self.value("endpoint_window_s")
         reset_at = (math.floor(now / span) + 1) * span if retry_after_s is None else now + retry_after_s
-        headers = _headers(int(self.value("write")), 0, reset_at)
-        if retry_after_s is not None or switch(self.config, "rate_limit_retry_after"):
-            headers["Retry-After"] = str(max(1, math.ceil(reset_at - now)))
-        return headers
+        err = self._throttled(int(self.value("write")), reset_at, now, "endpoint")
+        if retry_after_s is not None:
+            err.headers["Retry-After"] = str(max(1, math.ceil(retry_after_s)))
+        return err
 
 
 def _headers(limit: int, remaining: int, reset_at: float) -> dict[str, str]:
