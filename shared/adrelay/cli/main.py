@@ -98,8 +98,10 @@ def contract_check() -> None:
 
 def _register_subcommands() -> None:
     from adrelay.cli import publishing
+    from adrelay.cli.connections import connections
 
     publishing.register(main)
+    main.add_command(connections)
 
 
 _register_subcommands()
