@@ -199,7 +199,7 @@ def regain_minutes(headers: Mapping[str, str]) -> int:
 
 _AMOUNT = r"([^\s\d]{0,4}\s?\d[\d.,]*\d|[^\s\d]{0,4}\s?\d)"
 _MINIMUM_IN_MESSAGE = re.compile(r"(?:more than|at least|minimum(?: budget)?(?: of| is)?)\s+" + _AMOUNT, re.I)
-_PARAM_IN_MESSAGE = re.compile(r"\(#\d+\) (?:Param|The parameter) ([A-Za-z_][\w\[\]]*)")
+_PARAM_IN_MESSAGE = re.compile(r"\(#\d+\) (?:param|the parameter) ([A-Za-z_][\w\[\]]*)", re.IGNORECASE)
 
 
 def minimum_budget(error: GraphError) -> str | None:
