@@ -207,9 +207,12 @@ class Journal:
             return "rolled_back_before_start"
         state, current = row["state"], row["goal"]
         if goal == "rollback":
-            if current == "rollback":
+            if current == "rollback" and state == "needs_manual_cleanup":
+                new_state = "rolling_back"  # an operator asked to retry the deletes that failed
+            elif current == "rollback":
                 return "unchanged"
-            new_state = state if state in FORWARD_STATES else "rolling_back"
+            else:
+                new_state = state if state in FORWARD_STATES else "rolling_back"
         elif goal == "activate":
             if current in {"activate", "rollback"} or state not in {"succeeded"}:
                 return "unchanged" if current == "activate" else "refused"
