@@ -146,6 +146,16 @@ async def mark_platform_data(conn: asyncpg.Connection, run: RunRecord, status: s
 async def store_cleanup(
     conn: asyncpg.Connection, run: RunRecord, left: list[LeftObject], status: str
 ) -> None:
+    """Record what a rollback left behind; rows of objects removed since (a retry) are resolved."""
+    await conn.execute(
+        """
+        update manual_cleanup set resolved_at = now(), resolution = 'deleted by a rollback retry'
+        where publish_id = $1 and platform = $2 and resolved_at is null and not (external_id = any($3::text[]))
+        """,
+        run.publish_id,
+        run.platform.value,
+        [item.external_id for item in left],
+    )
     for item in left:
         await conn.execute(
             """

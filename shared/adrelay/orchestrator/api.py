@@ -7,6 +7,7 @@ POST /plan                   what a publish would create, its validation and Met
 GET  /publishes/{id}         state per platform, every external id, every error, the timeline
 GET  /publishes?campaign_id= the publishes of a campaign
 POST /publishes/{id}/retry   finish the unfinished platforms of a publish that was not rolled back
+POST /publishes/{id}/cleanup-retry  retry the deletes a rollback could not do ({"platform": ...})
 """
 
 from __future__ import annotations
@@ -130,7 +131,18 @@ def routes(orchestrator: Orchestrator) -> list[web.RouteDef]:
         status = int(result.pop("status", 200))
         return _json(result, status=status if "error" in result else 200)
 
+    async def cleanup_retry(request: web.Request) -> web.Response:
+        try:
+            body = orjson.loads(await request.read() or b"{}")
+            platform = Platform(body["platform"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return _problem(422, 'body must be {"platform": "meta" | "tiktok" | "snapchat"}')
+        result = await orchestrator.cleanup_retry(request.match_info["publish_id"], platform)
+        status = int(result.pop("status", 200))
+        return _json(result, status=status if "error" in result else 200)
+
     return [
+        web.post("/publishes/{publish_id}/cleanup-retry", cleanup_retry),
         web.post("/publishes", submit),
         web.post("/plan", plan),
         web.get("/publishes", list_publishes),

@@ -501,6 +501,19 @@ class Orchestrator:
             await self._apply(conn, state, previous, decisions)
             return {"publish_id": publish_id, "retried": [p.value for p in platforms], "attempt": attempt}
 
+    async def cleanup_retry(self, publish_id: str, platform: Platform) -> dict[str, Any]:
+        async with self.runtime.db.transaction() as conn:
+            state = await store.load(conn, publish_id)
+            if state is None or platform not in state.runs:
+                return {"error": f"no publish {publish_id} on {platform.value}", "status": 404}
+            previous = state.status
+            decisions = domain.on_cleanup_retry(state, platform)
+            if not decisions:
+                return {"error": f"{platform.value} of {publish_id} does not need cleanup", "status": 409}
+            await store.timeline(conn, publish_id, "cleanup_retry", platform)
+            await self._apply(conn, state, previous, decisions)
+            return {"publish_id": publish_id, "platform": platform.value, "status": state.status.value}
+
     # ---- notifications -------------------------------------------------------------------------------
     async def on_notification(self, envelope: Envelope, conn: asyncpg.Connection) -> None:
         for sink in self.sinks:

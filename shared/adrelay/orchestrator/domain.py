@@ -188,6 +188,16 @@ def on_retry(state: PublishState, platforms: list[Platform]) -> list[Decision]:
     return _settle(state)
 
 
+def on_cleanup_retry(state: PublishState, platform: Platform) -> list[Decision]:
+    """An operator retries the deletes a rollback could not do."""
+    run = state.runs[platform]
+    if run.state is not PlatformState.NEEDS_MANUAL_CLEANUP:
+        return []
+    run.state = PlatformState.ROLLING_BACK
+    state.status = PublishStatus.ROLLING_BACK
+    return [RequestRollback(platform, "retrying the cleanup an operator asked for")]
+
+
 def retryable_platforms(state: PublishState, only: Platform | None = None) -> list[Platform]:
     if state.status not in {PublishStatus.PARTIALLY_PUBLISHED, PublishStatus.FAILED}:
         return []
