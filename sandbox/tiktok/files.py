@@ -100,11 +100,11 @@ def _check_signature(p: Params, field: str, data: bytes) -> str:
     return actual
 
 
-async def _fetch(url: str, video: bool) -> tuple[bytes, str]:
+async def _fetch(url: str, video: bool, timeout_s: float) -> tuple[bytes, str]:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise param_error("video_url" if video else "image_url", "Not a valid URL.")
-    timeout = aiohttp.ClientTimeout(total=10)
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as resp:
             if resp.status >= 400:
@@ -176,7 +176,9 @@ async def upload_image(ctx: Ctx) -> dict[str, Any]:
     elif upload_type == "UPLOAD_BY_URL":
         url = p.string("image_url", required=True)
         assert url is not None
-        data, default_name = await _fetch(url, video=False)
+        data, default_name = await _fetch(
+            url, video=False, timeout_s=float(ctx.switch("url_fetch_timeout_s"))
+        )
         _check_size(ctx, data, "image_max_bytes")
     else:
         p.id("file_id", required=True)
@@ -310,7 +312,7 @@ async def upload_video(ctx: Ctx) -> list[dict[str, Any]]:
     elif upload_type == "UPLOAD_BY_URL":
         url = p.string("video_url", required=True)
         assert url is not None
-        data, default_name = await _fetch(url, video=True)
+        data, default_name = await _fetch(url, video=True, timeout_s=float(ctx.switch("url_fetch_timeout_s")))
         _check_size(ctx, data, "video_max_bytes")
     elif upload_type == "UPLOAD_BY_VIDEO_ID":
         source_id = p.string("video_id", required=True)

@@ -50,6 +50,8 @@ SWITCHES: dict[str, Any] = {
     "image_max_bytes": 50 * 1024 * 1024,
     "image_max_pixels": 3_686_400,
     "video_max_bytes": 500 * 1024 * 1024,
+    # UPLOAD_BY_URL fetch timeout (the platform's request timeout is 10 s).
+    "url_fetch_timeout_s": 10.0,
     # Uploading the same image bytes again returns the same image_id (UNCONFIRMED) — off: a new id.
     "image_same_bytes_same_id": False,
     # File names unique per advertiser "per_type" (images and videos apart) or "shared". UNCONFIRMED.

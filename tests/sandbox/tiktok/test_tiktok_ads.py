@@ -314,3 +314,35 @@ async def test_get_filters_and_deletes(tt: TikTokClient) -> None:
     # The ad_name filter is UNCONFIRMED: with the switch off it is not honoured.
     await tt.switches(ad_name_filter=False)
     assert len(await ids({"ad_name": "nothing matches", "primary_status": "STATUS_ALL"})) == 2
+
+
+async def test_spark_ad_with_an_authorized_tiktok_post(tt: TikTokClient) -> None:
+    await tt.control(
+        "POST",
+        "seed",
+        {
+            "identities": [
+                {
+                    "identity_id": "7300000000000000202",
+                    "identity_type": "TT_USER",
+                    "advertiser_id": ADVERTISER_ID,
+                    "display_name": "creator",
+                }
+            ]
+        },
+    )
+    _c, g = await tt.tree()
+    spark = {
+        "ad_name": "ar-spark",
+        "ad_format": "SINGLE_VIDEO",
+        "identity_type": "TT_USER",
+        "identity_id": "7300000000000000202",
+        "tiktok_item_id": "7301234567890123456",
+        "landing_page_url": "https://example.com",
+    }
+    res = await create_ads(tt, g["adgroup_id"], spark)
+    assert res["code"] == 0, res
+    assert res["data"]["creatives"][0]["tiktok_item_id"] == "7301234567890123456"
+    custom = {**spark, "identity_type": "CUSTOMIZED_USER", "identity_id": IDENTITY_ID}
+    res = await create_ads(tt, g["adgroup_id"], custom)
+    assert res["code"] == 40002 and res["message"].startswith("creatives.0.tiktok_item_id:")

@@ -403,3 +403,10 @@ async def test_update_name_and_budget(tt: TikTokClient) -> None:
     )
     assert res["code"] == 40002 and res["message"] == "operation_status: Unknown field."
     assert [r["name"] for r in await tt.objects("campaign")] == ["renamed"]
+
+
+async def test_campaign_count_limit_per_advertiser(tt: TikTokClient) -> None:
+    await tt.switches(max_campaigns_per_advertiser=1)
+    assert (await tt.post("/campaign/create/", body()))["code"] == 0
+    res = await tt.post("/campaign/create/", body(campaign_name="second"))
+    assert res["code"] == 40002 and "limit" in res["message"]

@@ -242,3 +242,25 @@ async def test_image_search_has_no_name_filter(tt: TikTokClient) -> None:
         "/file/image/ad/info/", {"advertiser_id": ADVERTISER_ID, "image_ids": [a["image_id"]]}
     )
     assert info["code"] == 0 and info["data"]["list"][0]["file_name"] == "ar-a.png"
+
+
+async def test_url_fetch_timeout(tt: TikTokClient, receiver: Receiver) -> None:
+    await tt.switches(url_fetch_timeout_s=0.2)
+    res = await tt.upload(
+        IMAGE,
+        {
+            "advertiser_id": ADVERTISER_ID,
+            "upload_type": "UPLOAD_BY_URL",
+            "image_url": f"{receiver.url}/files/slow.png",
+        },
+    )
+    assert res["code"] == 40913
+    res = await tt.upload(
+        VIDEO,
+        {
+            "advertiser_id": ADVERTISER_ID,
+            "upload_type": "UPLOAD_BY_URL",
+            "video_url": f"{receiver.url}/files/slow.png",
+        },
+    )
+    assert res["code"] == 40902

@@ -210,7 +210,7 @@ class Receiver:
     async def file(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name == "slow.png":
-            await asyncio.sleep(30)
+            await asyncio.sleep(1.5)
         if name not in self.files:
             raise web.HTTPNotFound()
         return web.Response(body=self.files[name])
