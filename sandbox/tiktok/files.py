@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import posixpath
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -127,22 +128,26 @@ def _name_taken(ctx: Ctx, advertiser_id: str, kind: str, name: str) -> SandboxOb
 
 
 def _choose_name(ctx: Ctx, p: Params, advertiser_id: str, kind: str, default: str) -> str:
-    """An explicit file_name must be unique (40911); a default one is made unique with a suffix."""
+    """An explicit file_name must be unique (40911). Without one the name is the original file name plus
+    an upload timestamp (switch `default_file_name` "timestamped"), or the bare original name, which then
+    must be unique too ("original")."""
     explicit = p.string("file_name", min_len=1, max_len=100)
-    if explicit is not None:
-        if _name_taken(ctx, advertiser_id, kind, explicit):
-            raise ApiError(
-                errors.DUPLICATED_MATERIAL_NAME,
-                f"file_name: Duplicated material name {explicit!r} in this advertiser account.",
-            )
-        return explicit
-    stem, ext = posixpath.splitext(default or f"{kind}_{int(ctx.now)}")
-    stem = stem[: 100 - len(ext) - 20] or kind
-    name = f"{stem}{ext}"
-    n = 1
-    while _name_taken(ctx, advertiser_id, kind, name):
-        name = f"{stem}_{int(ctx.now)}_{n}{ext}"
-        n += 1
+    original = (default or f"{kind}").strip() or kind
+    if explicit is None and ctx.switch("default_file_name") == "timestamped":
+        stamp = datetime.fromtimestamp(ctx.now, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        name = f"{original[: 100 - len(stamp) - 1]}_{stamp}"
+        n = 1
+        while _name_taken(ctx, advertiser_id, kind, name):
+            suffix = f"_{n}"
+            name = f"{original[: 100 - len(stamp) - 1 - len(suffix)]}_{stamp}{suffix}"
+            n += 1
+        return name
+    name = explicit if explicit is not None else original[:100]
+    if _name_taken(ctx, advertiser_id, kind, name):
+        raise ApiError(
+            errors.DUPLICATED_MATERIAL_NAME,
+            f"file_name: Duplicated material name {name!r} in this advertiser account.",
+        )
     return name
 
 

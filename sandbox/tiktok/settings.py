@@ -52,6 +52,9 @@ SWITCHES: dict[str, Any] = {
     "video_max_bytes": 500 * 1024 * 1024,
     # UPLOAD_BY_URL fetch timeout (the platform's request timeout is 10 s).
     "url_fetch_timeout_s": 10.0,
+    # Name given to an upload without file_name: "timestamped" (`<original>_<YYYY-MM-DD HH:MM:SS.mmm>`,
+    # UNCONFIRMED, as seen in real answers) or "original" (the bare file name, unique → else 40911).
+    "default_file_name": "timestamped",
     # Uploading the same image bytes again returns the same image_id (UNCONFIRMED) — off: a new id.
     "image_same_bytes_same_id": False,
     # File names unique per advertiser "per_type" (images and videos apart) or "shared". UNCONFIRMED.

@@ -115,7 +115,12 @@ async def test_file_name_length_and_default_names(tt: TikTokClient) -> None:
     a = await upload_image(tt, png_bytes(10, 10))
     b = await upload_image(tt, png_bytes(10, 10))
     assert a["code"] == b["code"] == 0
-    assert a["data"]["file_name"] == "pic.png" and b["data"]["file_name"] != "pic.png"
+    assert (
+        a["data"]["file_name"].startswith("pic.png_20") and b["data"]["file_name"] != a["data"]["file_name"]
+    )
+    await tt.switches(default_file_name="original")
+    assert (await upload_image(tt, png_bytes(10, 10)))["data"]["file_name"] == "pic.png"
+    assert (await upload_image(tt, png_bytes(10, 10)))["code"] == 40911
 
 
 async def test_type_and_size_limits(tt: TikTokClient) -> None:
@@ -143,7 +148,7 @@ async def test_image_upload_by_url(tt: TikTokClient, receiver: Receiver) -> None
         },
     )
     assert res["code"] == 0, res
-    assert res["data"]["signature"] == md5(data) and res["data"]["file_name"] == "banner.png"
+    assert res["data"]["signature"] == md5(data) and res["data"]["file_name"].startswith("banner.png_")
     res = await tt.upload(
         IMAGE,
         {
