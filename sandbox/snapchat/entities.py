@@ -109,7 +109,15 @@ def batch(
 def read_one(ctx: Ctx, kind: str, entity_id: str) -> Result:
     show_deleted = ctx.show_deleted()
     obj = ctx.entity(kind, entity_id, allow_deleted=show_deleted)
-    item = render(ctx.sandbox.entities, obj, ctx.now, show_deleted=show_deleted)
+    flag = ctx.request.query.get("return_placement_v2", "false").lower() == "true"
+    item = render(
+        ctx.sandbox.entities,
+        obj,
+        ctx.now,
+        show_deleted=show_deleted,
+        placement_v2=flag,
+        hide_placement_v2=bool(switch(ctx.sandbox.config, "adsquad_plain_get_hides_placement_v2")),
+    )
     return 200, envelope(ctx.request_id, kind, [item])
 
 
@@ -119,8 +127,9 @@ def list_of(ctx: Ctx, kind: str, objects: list[SandboxObject]) -> Result:
     lag = int(ctx.sandbox.config.list_read_lag_ms)
     rows, page_info = paging.select(objects, params, ctx.now, lag, base)
     items = []
+    hide = bool(switch(ctx.sandbox.config, "adsquad_plain_get_hides_placement_v2"))
     for obj, deleted in rows:
-        rendered = render(ctx.sandbox.entities, obj, ctx.now)
+        rendered = render(ctx.sandbox.entities, obj, ctx.now, hide_placement_v2=hide)
         if deleted:
             rendered["deleted"] = True
         items.append(rendered)
@@ -207,7 +216,7 @@ def update_adsquads(ctx: Ctx) -> Result:
 
 
 def list_campaign_adsquads(ctx: Ctx) -> Result:
-    campaign = ctx.entity("campaign", ctx.param("campaign_id"))
+    campaign = ctx.entity("campaign", ctx.param("campaign_id"), allow_deleted=ctx.show_deleted())
     return list_of(ctx, "adsquad", ctx.sandbox.entities.children(campaign.id, "adsquad"))
 
 
@@ -306,7 +315,7 @@ def update_ads(ctx: Ctx) -> Result:
 
 
 def list_squad_ads(ctx: Ctx) -> Result:
-    squad = ctx.entity("adsquad", ctx.param("adsquad_id"))
+    squad = ctx.entity("adsquad", ctx.param("adsquad_id"), allow_deleted=ctx.show_deleted())
     return list_of(ctx, "ad", ctx.sandbox.entities.children(squad.id, "ad"))
 
 

@@ -216,13 +216,18 @@ def render(
     *,
     mode: str = "read",
     show_deleted: bool = False,
+    placement_v2: bool = False,
+    hide_placement_v2: bool = True,
 ) -> dict[str, Any]:
     """The entity's platform JSON.
 
     mode: "create" (create response), "write" (PUT / upload responses, which carry the
     created_by_* / last_updated_by_* keys as recorded) or "read" (GET and lists).
+    placement_v2: the read asked for `return_placement_v2=true`.
     """
     out = public(obj.fields)
+    if obj.kind == "adsquad" and mode == "read" and hide_placement_v2:
+        out = _placement_view(out, placement_v2)
     if obj.kind in {"campaign", "adsquad", "ad"}:
         out["delivery_status"] = delivery_status(entities, obj, now, creating=mode == "create")
     if obj.kind == "ad":
@@ -236,6 +241,30 @@ def render(
     if show_deleted and obj.deleted:
         out["deleted"] = True
     return out
+
+
+SYNTHESIZED_PLACEMENT_V2 = {
+    "config": "CUSTOM",
+    "platforms": ["SNAPCHAT"],
+    "snapchat_positions": ["INTERSTITIAL_USER", "INTERSTITIAL_CONTENT", "INSTREAM"],
+}
+
+
+def _placement_view(out: dict[str, Any], flagged: bool) -> dict[str, Any]:
+    """How a read shows an ad squad's placement ([S] a client's live notes, consistent with the
+    recorded UI squads): a plain GET hides `placement_v2` and shows `placement: UNSUPPORTED` for squads
+    created with one; `?return_placement_v2=true` shows `placement_v2` (for a legacy squad, Snap's
+    translation of the legacy default) and omits `placement`."""
+    view: dict[str, Any] = {}
+    for key, value in out.items():
+        if key in ("placement_v2", "placement"):
+            if flagged:
+                view["placement_v2"] = out.get("placement_v2") or dict(SYNTHESIZED_PLACEMENT_V2)
+            else:
+                view["placement"] = "UNSUPPORTED" if "placement_v2" in out else value
+            continue
+        view[key] = value
+    return view
 
 
 def _with_writers(out: dict[str, Any], obj: SandboxObject) -> dict[str, Any]:

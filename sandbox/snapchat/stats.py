@@ -192,7 +192,7 @@ def stats(ctx: Ctx, kind: str) -> Result:
     )
     finalized = utc_ms(math.floor(ctx.now / 3600) * 3600 - 7200)
     if granularity == "LIFETIME":
-        stat = {"id": obj.id, "type": TYPES[kind], "granularity": "LIFETIME"}
+        stat: dict[str, Any] = {"id": obj.id, "type": TYPES[kind], "granularity": "LIFETIME"}
         stat["stats"] = metrics.totals(entities.ads_under(obj), -math.inf, ctx.now, fields)
         stat["finalized_data_end_time"] = finalized
         return 200, _wrap(ctx, "lifetime", stat)

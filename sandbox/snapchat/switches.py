@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "multi_country_requires_language": True,  # several countries need demographics[].languages
     "lifetime_budget_requires_end_time": True,
     "adsquad_put_requires_placement_v2": True,  # PUT omitting placement_v2 → E2025 ([S] live)
+    # GET / lists show `placement: UNSUPPORTED` instead of placement_v2 unless ?return_placement_v2=true
+    "adsquad_plain_get_hides_placement_v2": True,
     "chat_feed_required_goals": ["PIXEL_PURCHASE"],  # CUSTOM placement must include CHAT_FEED
     # Creatives.
     "web_view_cta_values": WEB_VIEW_CTAS,  # allowed call_to_action for WEB_VIEW (VIEW_MORE refused)

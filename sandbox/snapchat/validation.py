@@ -81,6 +81,9 @@ GOAL_ELIGIBILITY: dict[str, tuple[str, ...]] = {
     "SALES": (*PIXEL_GOALS, "APP_PURCHASE", "APP_ADD_TO_CART", "APP_SIGNUP", "LANDING_PAGE_VIEW"),
 }
 PLACEMENT_CONFIGS = ("AUTOMATIC", "CUSTOM")
+# A squad created without placement_v2 keeps Snap's legacy `placement` (value UNCONFIRMED; older docs
+# show SNAP_ADS). One created with placement_v2 reads back as `placement: UNSUPPORTED` (recorded UI squads).
+LEGACY_PLACEMENT = "SNAP_ADS"
 PLACEMENT_PLATFORMS = ("SNAPCHAT", "AUDIENCE_NETWORK")
 SNAPCHAT_POSITIONS = (
     "INTERSTITIAL_USER",
@@ -370,6 +373,8 @@ def adsquad_fields(
     }
     if placement is not None:
         out["placement_v2"] = placement
+    else:
+        out["placement"] = (existing or {}).get("placement", LEGACY_PLACEMENT)
     out["billing_event"] = billing
     if bid is not None:
         out["bid_micro"] = bid
@@ -491,7 +496,7 @@ def _placement(
             )
         if existing is not None:
             return existing.get("placement_v2")
-        return {"config": "AUTOMATIC"}
+        return None  # an "ordinary" squad with the legacy placement
     if not isinstance(raw, dict):
         raise ItemError("placement_v2 must be an object with config")
     config = enum(raw, "config", PLACEMENT_CONFIGS)

@@ -250,3 +250,35 @@ async def test_lists_and_delete(snap: Snap) -> None:
         "/v1/campaigns/00000000-0000-4000-8000-000000000000/adsquads", {"adsquads": [{}]}
     )
     assert unknown.status_code == 404
+
+
+async def test_plain_get_hides_placement_v2_so_get_then_put_fails_like_live(snap: Snap) -> None:
+    campaign = await snap.campaign()
+    created = await snap.adsquad(campaign["id"], placement_v2={"config": "AUTOMATIC"})
+    plain = entity((await snap.get(f"/v1/adsquads/{created['id']}")).json(), "adsquads")
+    assert plain["placement"] == "UNSUPPORTED" and "placement_v2" not in plain
+    listed = (await snap.get(f"/v1/campaigns/{campaign['id']}/adsquads")).json()["adsquads"][0]["adsquad"]
+    assert listed["placement"] == "UNSUPPORTED"
+    path = f"/v1/campaigns/{campaign['id']}/adsquads"
+    naive_update = dict(plain, daily_budget_micro=7_000_000)
+    assert "E2025" in item_error((await snap.put(path, {"adsquads": [naive_update]})).json(), "adsquads")
+    flagged = entity(
+        (await snap.get(f"/v1/adsquads/{created['id']}", return_placement_v2="true")).json(), "adsquads"
+    )
+    assert flagged["placement_v2"] == {"config": "AUTOMATIC"} and "placement" not in flagged
+    done = await snap.put(path, {"adsquads": [dict(flagged, daily_budget_micro=7_000_000)]})
+    assert entity(done.json(), "adsquads")["daily_budget_micro"] == 7_000_000
+
+
+async def test_a_squad_without_placement_v2_keeps_the_legacy_placement(snap: Snap) -> None:
+    campaign = await snap.campaign()
+    created = await snap.adsquad(campaign["id"], placement_v2=None)
+    assert created["placement"] == "SNAP_ADS" and "placement_v2" not in created
+    read = entity((await snap.get(f"/v1/adsquads/{created['id']}")).json(), "adsquads")
+    path = f"/v1/campaigns/{campaign['id']}/adsquads"
+    updated = entity((await snap.put(path, {"adsquads": [dict(read, name="legacy ok")]})).json(), "adsquads")
+    assert (updated["name"], updated["placement"]) == ("legacy ok", "SNAP_ADS")
+    flagged = entity(
+        (await snap.get(f"/v1/adsquads/{created['id']}", return_placement_v2="true")).json(), "adsquads"
+    )
+    assert flagged["placement_v2"]["config"] == "CUSTOM"  # Snap's translation of the legacy default
