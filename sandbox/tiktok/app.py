@@ -128,6 +128,12 @@ class TikTokSandbox(PlatformSandbox):
         self.ids = IdFactory()
         self.generation = 0
         self.media_secret = secrets.token_bytes(16)
+        config = config or SandboxConfig()
+        # Show every TikTok switch and limit in GET /_sandbox/config, with its default.
+        for name, value in settings.SWITCHES.items():
+            config.switches.setdefault(name, value)
+        for name, value in settings.RATE_LIMITS.items():
+            config.rate_limits.setdefault(name, value)
         super().__init__(config)
 
     # ---- configuration -----------------------------------------------------------------------

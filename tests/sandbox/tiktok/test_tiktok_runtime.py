@@ -142,3 +142,13 @@ async def test_demo_seed_supports_a_whole_publish(tt: TikTokClient) -> None:
     assert (
         await tt.http.get(f"{API}/identity/get/", params={"advertiser_id": ADVERTISER_ID}, headers=headers)
     ).json()["code"] == 0
+
+
+async def test_config_lists_every_switch_with_its_default() -> None:
+    from sandbox.tiktok import settings
+
+    config = TikTokSandbox(SandboxConfig(switches={"duplicate_names": "reject"})).config.to_json()
+    assert set(settings.SWITCHES) <= set(config["switches"])
+    assert config["switches"]["duplicate_names"] == "reject"
+    assert config["switches"]["request_id_window_s"] == 10.0
+    assert config["rate_limits"]["ad_create_qps"] == 5
