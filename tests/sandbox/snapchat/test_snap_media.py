@@ -92,6 +92,7 @@ async def test_simple_upload_above_the_limit_must_use_multipart(snap: Snap) -> N
 
 
 async def test_video_simple_upload_turns_ready_after_processing(snap: Snap) -> None:
+    await snap.config(video_processing_s=1.0)
     video = await new_media(snap, "VIDEO")
     r = await upload(snap, video["id"], mp4(), "clip.mp4")
     assert r.status_code == 200
@@ -112,7 +113,7 @@ async def test_video_simple_upload_turns_ready_after_processing(snap: Snap) -> N
         },
     )
     assert "hasn't been uploaded yet" in item_error(creative.json(), "creatives")
-    for _ in range(40):
+    for _ in range(60):
         status = entity((await snap.get(f"/v1/media/{video['id']}")).json(), "media")["media_status"]
         if status == "READY":
             break

@@ -306,6 +306,7 @@ async def test_breakdown_by_ad_and_levels(snap: Snap) -> None:
 
 async def test_a_fresh_ad_grows_only_once_approved_and_stops_when_paused(snap: Snap) -> None:
     await snap.switches(metrics_impressions_per_s=200.0)
+    await snap.config(review_delay_s=1.0)
     tree = await snap.tree()
     window = {
         "granularity": "TOTAL",
@@ -314,7 +315,7 @@ async def test_a_fresh_ad_grows_only_once_approved_and_stops_when_paused(snap: S
     }
     pending = (await stats(snap, "ads", tree["ad"]["id"], **window))["total_stats"][0]["total_stat"]["stats"]
     assert pending["impressions"] == 0  # under review: no delivery
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(1.2)
     grown = (await stats(snap, "ads", tree["ad"]["id"], **window))["total_stats"][0]["total_stat"]["stats"]
     assert grown["impressions"] > 0
     squad = tree["adsquad"]
