@@ -90,8 +90,12 @@ def log_id() -> str:
 
 
 def envelope(code: int, message: str, data: Any, request_id: str | None = None) -> web.Response:
-    body = {"code": code, "message": message, "request_id": request_id or log_id(), "data": data}
-    return web.Response(text=json.dumps(body), status=200, content_type="application/json")
+    """The answer; the gateway also repeats the log id in the `X-Tt-Logid` header."""
+    rid = request_id or log_id()
+    body = {"code": code, "message": message, "request_id": rid, "data": data}
+    return web.Response(
+        text=json.dumps(body), status=200, content_type="application/json", headers={"X-Tt-Logid": rid}
+    )
 
 
 def error_envelope(err: ApiError, request_id: str | None = None) -> web.Response:

@@ -17,6 +17,13 @@ async def test_success_envelope_is_http_200_with_code_0_and_log_id(tt: TikTokCli
     assert set(res) == {"code", "message", "request_id", "data"}
     assert res["code"] == 0 and res["message"] == "OK"
     assert re.fullmatch(r"\d{14}[0-9A-F]{20}", res["request_id"])
+    resp = await tt.http.get(
+        f"{API}/advertiser/info/",
+        params={"advertiser_ids": f'["{ADVERTISER_ID}"]'},
+        headers={"Access-Token": ACCESS_TOKEN},
+    )
+    assert resp.headers["X-Tt-Logid"] == resp.json()["request_id"]
+    assert resp.headers["Content-Type"].startswith("application/json")
 
 
 async def test_missing_trailing_slash_is_http_404(tt: TikTokClient) -> None:
