@@ -23,6 +23,9 @@ Seed format (`POST /_sandbox/seed`; every key optional, later seeds add to / rep
                                   "REJECTED", "bytes_b64" for files ...}}]
     }
 
+Objects are created in the order given (parents first); objects that will be updated through the API
+should carry the full set of platform fields (updates re-validate the merged object). Advertisers are
+funded since `active_since` (unix, default 0) so seeded history produces metrics.
 Answer: `{"seeded": {"apps": n, ...}}`. Tokens never expire unless `expires_at` is given (long-term
 Marketing API tokens); `revoked` tokens answer 40105. Advertisers with balance 0 or a status other than
 STATUS_ENABLE cannot spend (no delivery, `*_BALANCE_EXCEED` secondary statuses).
