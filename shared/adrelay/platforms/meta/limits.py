@@ -65,11 +65,17 @@ class MetaLimits:
         """(scope, seconds, usage percent) for every scope the headers say to hold back. Pure."""
         headers = {key.lower(): value for key, value in headers.items()}
         out: dict[str, tuple[float, float]] = {}
+        estimated: set[str] = set()  # scopes Meta gave a regain estimate for: that estimate decides
 
         def hold(
             scope: str, pct: float, regain_s: float = 0.0, exhausted_s: float = EXHAUSTED_HOLD_S
         ) -> None:
+            if scope in estimated and regain_s <= 0:
+                return
             seconds = regain_s if regain_s > 0 else self.slowdown_s(pct, exhausted_s)
+            if regain_s > 0 and scope not in estimated:
+                estimated.add(scope)
+                out.pop(scope, None)
             if seconds > 0 and seconds >= out.get(scope, (0.0, 0.0))[0]:
                 out[scope] = (seconds, pct)
 
