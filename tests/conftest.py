@@ -8,17 +8,26 @@ prefix, so reruns against the same broker never see old messages.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 import pytest_asyncio
 
 from adrelay.config import DEFAULT_DATABASE_URL, DEFAULT_KAFKA
+from adrelay.connections import generate_key
+from sandbox.stack import CONNECT, SandboxUrls, reset_and_seed, service_env
+from sandbox.stack import targets as stack_targets
+from tests.support.media_server import MediaServer
 from tests.support.processes import REPO, ServiceProcess, free_port
 
 # What the user set before the test session changed the environment (None: the local runtime's PostgreSQL).
@@ -38,12 +47,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=kind)
 
 
+SESSION = uuid.uuid4().hex[:8]  # names this run's database, topics and consumer groups
+
+
 def _test_database_url() -> str:
+    """A database of this run's own (`<name>_test_<session>`), so concurrent runs never meet."""
     base = os.environ.get("ADRELAY_TEST_DATABASE_URL")
     if base:
         return base
     parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_test"))
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + f"_test_{SESSION}"))
 
 
 class RuntimeEnv(dict[str, str]):
@@ -75,7 +88,7 @@ def runtime_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeEnv
     except Exception as exc:
         pytest.fail(f"PostgreSQL is not reachable for {database_url} (run `make up`): {exc}", pytrace=False)
     upgrade(database_url)
-    prefix = f"t{uuid.uuid4().hex[:8]}."
+    prefix = f"t{SESSION}."
     os.environ["ADRELAY_TOPIC_PREFIX"] = prefix
     asyncio.run(ensure_topics(bootstrap))
     env = RuntimeEnv(
@@ -87,11 +100,32 @@ def runtime_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeEnv
         ADRELAY_COMMIT_INTERVAL_S="0.5",
         ADRELAY_OUTBOX_POLL_S="0.5",
         ADRELAY_LOG_LEVEL="INFO",
+        # Engine and orchestrator timings scaled for tests (production defaults in parentheses).
+        ADRELAY_PLATFORM_TIMEOUT_S="5",  # (30) a create in flight under an expired lease ends by then
+        ADRELAY_LEASE_S="4",  # (30)
+        ADRELAY_RUNNER_POLL_S="0.3",  # (1)
+        ADRELAY_ORCHESTRATOR_POLL_S="0.3",  # (0.5)
+        ADRELAY_PLATFORM_DEADLINE_S="60",  # (300)
+        ADRELAY_REAUTH_RECHECK_S="1",  # (30)
         ADRELAY_LOG_DIR=str(tmp_path_factory.mktemp("service-logs")),
     )
     os.environ["DATABASE_URL"] = database_url
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     yield env
+    if not os.environ.get("ADRELAY_TEST_KEEP_DATABASE"):
+        try:
+            asyncio.run(_drop_database(database_url))
+        except Exception as exc:  # a leftover database is harmless; say so and move on
+            print(f"could not drop {database_url}: {exc!r}")
+
+
+async def _drop_database(url: str) -> None:
+    parts = urlsplit(url)
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")), timeout=5)
+    try:
+        await admin.execute(f'drop database if exists "{parts.path.lstrip("/")}" with (force)')
+    finally:
+        await admin.close()
 
 
 async def _recreate_database(url: str) -> None:
@@ -112,9 +146,101 @@ async def db(runtime_env: RuntimeEnv) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
+# Sandbox timings for the suite: short reviews and video processing, no added latency.
+SANDBOX_CONFIG = {
+    platform: {"review_delay_s": 1.0, "video_processing_s": 0.5, "webhook_retry_s": 0.2}
+    for platform in ("meta", "tiktok", "snapchat")
+}
+
+
+class Stack:
+    """The sandboxes, the media server and the connections of this test run."""
+
+    def __init__(self, urls: SandboxUrls, media: MediaServer, env: dict[str, str]) -> None:
+        self.urls = urls
+        self.media = media
+        self.env = env
+        self.connection_ids: dict[str, str] = {}
+
+    def targets(self) -> list[dict[str, Any]]:
+        return stack_targets(self.connection_ids)
+
+    def sandbox(self, platform: str) -> str:
+        return self.urls.by_platform()[platform]
+
+
 @pytest.fixture(scope="session")
-def services(runtime_env: RuntimeEnv) -> Iterator[dict[str, ServiceProcess]]:
-    """The five services as processes, started once for the session."""
+def stack(runtime_env: RuntimeEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The three sandboxes as one process (seeded with the demo accounts), a media server, and one
+    connection per platform made through the connections module, as a person would."""
+    ports = {p: free_port() for p in ("meta", "tiktok", "snapchat")}
+    config = tmp_path_factory.mktemp("sandbox") / "config.json"
+    config.write_text(json.dumps(SANDBOX_CONFIG))
+    argv = [sys.executable, "-m", "sandbox", "--config", str(config)]
+    for platform, port in ports.items():
+        argv += [f"--{platform}-port", str(port)]
+    sandboxes = ServiceProcess(
+        "sandboxes", ports["meta"], dict(runtime_env), Path(runtime_env["ADRELAY_LOG_DIR"]), argv=argv
+    )
+    sandboxes.start()
+    urls = SandboxUrls.local(ports["meta"], ports["tiktok"], ports["snapchat"])
+    _wait_sandboxes(urls, sandboxes)
+    reset_and_seed(urls)
+    media = MediaServer().start()
+    env = {**service_env(urls), "ADRELAY_TOKEN_KEYS": generate_key()}
+    runtime_env.update(env)
+    os.environ.update(env)
+    stack = Stack(urls, media, env)
+    stack.connection_ids = asyncio.run(_connect_all(runtime_env))
+    try:
+        yield stack
+    finally:
+        media.stop()
+        sandboxes.stop()
+
+
+def _wait_sandboxes(urls: SandboxUrls, proc: ServiceProcess) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise AssertionError(f"sandboxes exited:\n{proc.log_tail()}")
+        try:
+            if all(
+                httpx.get(f"{u}/_sandbox/health", timeout=1).status_code == 200
+                for u in urls.by_platform().values()
+            ):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"sandboxes not ready:\n{proc.log_tail()}")
+
+
+async def _connect_all(env: RuntimeEnv) -> dict[str, str]:
+    from adrelay.connections import ConnectionManager
+    from adrelay.platforms.settings import PlatformSettings
+    from adrelay.storage.db import Database
+
+    database = Database(env.database_url)
+    manager = ConnectionManager(database, PlatformSettings())
+    try:
+        ids = {}
+        for platform, request in CONNECT.items():
+            ids[platform] = await manager.connect(
+                request["platform"],
+                request["credentials"],
+                request["display_name"],
+                connection_id=f"demo-{platform}",
+            )
+        return ids
+    finally:
+        await manager.close()
+        await database.close()
+
+
+@pytest.fixture(scope="session")
+def services(runtime_env: RuntimeEnv, stack: Stack) -> Iterator[dict[str, ServiceProcess]]:
+    """The five services as processes, started once for the session, pointed at the sandboxes."""
     log_dir = Path(runtime_env["ADRELAY_LOG_DIR"])
     procs = {name: ServiceProcess(name, free_port(), dict(runtime_env), log_dir) for name in SERVICES}
     for proc in procs.values():

@@ -11,14 +11,18 @@ from adrelay.events import Envelope, PublishCampaign
 from adrelay.model import Campaign, MetaTarget, SnapchatTarget, TikTokTarget
 
 
-
 def png(width: int, height: int, rgb: tuple[int, int, int] = (200, 120, 40)) -> bytes:
     """A real PNG image (solid colour) of the given size."""
     import struct
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     row = b"\x00" + bytes(rgb) * width
     raw = zlib.compress(row * height, 9)
@@ -31,7 +35,7 @@ def mp4(seconds: int = 15) -> bytes:
     return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + (b"adrelay-sample-video-" * 400 * seconds)
 
 
-IMAGE_BYTES = png(1080, 1080)
+IMAGE_BYTES = png(1080, 1920)
 COVER_BYTES = png(1080, 1920, (30, 60, 90))
 VIDEO_BYTES = mp4()
 MEDIA_FILES = {"image.png": IMAGE_BYTES, "cover.png": COVER_BYTES, "video.mp4": VIDEO_BYTES}
@@ -59,7 +63,7 @@ def campaign_dict(
             "size_bytes": len(IMAGE_BYTES),
             "mime_type": "image/png",
             "width": 1080,
-            "height": 1080,
+            "height": 1920,
         },
         {
             "id": "img-cover",
@@ -108,7 +112,7 @@ def campaign_dict(
             {
                 "id": f"as-{s + 1}",
                 "name": f"Ad set {s + 1}",
-                "targeting": {"countries": ["US"], "age_min": 25, "age_max": 45},
+                "targeting": {"countries": ["US"], "age_min": 25, "age_max": 44},
                 "budget": {"period": "daily", "amount": {"amount_minor": 5000, "currency": currency}},
                 "ads": ads,
             }

@@ -19,6 +19,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
+from adrelay.connections import ConnectionTokens
 from adrelay.engine.media import MediaStore
 from adrelay.events import Envelope, PublishCampaign
 from adrelay.events.payloads import ValidationIssue
@@ -167,7 +168,7 @@ async def plan_of(orchestrator: Orchestrator, command: PublishCampaign) -> dict[
                     publish_id="plan",
                     campaign=command.campaign,
                     target=target,
-                    tokens=orchestrator.connections.tokens(target.connection_id),  # type: ignore[attr-defined]
+                    tokens=ConnectionTokens(orchestrator.connections, target.connection_id),  # type: ignore[arg-type]
                     media_store=media,
                 )
                 try:

@@ -252,7 +252,13 @@ class Orchestrator:
     async def _check(self, publish_id: str) -> None:
         async with self.runtime.db.connection() as conn:
             command = await store.command_of(conn, publish_id)
-        verdict = await validate(command, self.adapters, self.connections, self.caps)
+        try:
+            verdict = await validate(command, self.adapters, self.connections, self.caps)
+        except Exception as exc:  # a platform or the database is unavailable: check again soon
+            log.warning("check of %s could not finish (%r); retrying", publish_id, exc)
+            async with self.runtime.db.transaction() as conn:
+                await store.schedule_check(conn, publish_id, 5.0)
+            return
         async with self.runtime.db.transaction() as conn:
             state = await store.load(conn, publish_id)
             if state is None or state.status not in {PublishStatus.RECEIVED, PublishStatus.AWAITING_REAUTH}:

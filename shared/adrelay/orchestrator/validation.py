@@ -9,8 +9,9 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
+from adrelay.connections import ConnectionNotFound
 from adrelay.events import PublishCampaign
 from adrelay.events.payloads import ValidationIssue
 from adrelay.model import Campaign, Platform, PlatformTarget
@@ -19,13 +20,11 @@ from adrelay.platforms.base import PlatformAdapter
 
 
 class ConnectionsPort(Protocol):
-    """What the orchestrator needs from the connections module."""
+    """What the orchestrator needs from the connections module (a ConnectionManager)."""
 
     async def preflight(self, connection_id: str, account_id: str) -> AccountStatus: ...
 
-
-class ConnectionUnknown(Exception):
-    """The command names a connection that does not exist (or belongs to another platform)."""
+    async def get(self, connection_id: str) -> Any: ...
 
 
 @dataclass
@@ -155,10 +154,15 @@ async def validate(
         path = f"targets[{i}]"
         account: AccountStatus | None = None
         try:
+            connection = await connections.get(target.connection_id)
+            if Platform(connection.platform) is not target.platform:
+                raise ConnectionNotFound(
+                    f"connection {target.connection_id} is a {Platform(connection.platform).value} connection"
+                )
             account = await connections.preflight(target.connection_id, account_of(target))
         except ReauthNeeded as exc:
             verdict.reauth[target.platform] = (target.connection_id, str(exc))
-        except ConnectionUnknown as exc:
+        except ConnectionNotFound as exc:
             verdict.add(
                 [ValidationIssue(path=f"{path}.connection_id", platform=target.platform, message=str(exc))]
             )

@@ -1,59 +1,54 @@
-"""Which topics the orchestrator consumes and what it does with them."""
+"""The orchestrator service: which topics it consumes, its background loops, its HTTP API."""
 
 from __future__ import annotations
 
-import uuid
-
-import asyncpg
-
 from adrelay import topics
-from adrelay.events import (
-    CampaignPublishRequested,
-    Envelope,
-    PublishCampaign,
-    PublishStatus,
-    PublishStatusChanged,
-    stable_event_id,
-)
+from adrelay.connections import PRODUCER as CONNECTIONS_PRODUCER
+from adrelay.connections.http import routes as connection_routes
+from adrelay.connections.wiring import connections_for
+from adrelay.engine.ratelimit import PostgresLimiter
+from adrelay.messaging.outbox import OutboxRelay
 from adrelay.messaging.service import ServiceRuntime
+from adrelay.model import Platform
+from adrelay.orchestrator import api
+from adrelay.orchestrator.core import Orchestrator
+from adrelay.orchestrator.notify import sinks_from_env
+from adrelay.platforms.registry import adapter_for
+from adrelay.platforms.settings import PlatformSettings
 
 SERVICE = "orchestrator"
+RESULT_TYPES = {
+    "PlatformPublishProgressed",
+    "PlatformPublishSucceeded",
+    "PlatformPublishFailed",
+    "PlatformRolledBack",
+    "PlatformActivated",
+    "AdReviewChanged",
+}
 
 
 def build() -> ServiceRuntime:
     runtime = ServiceRuntime(SERVICE)
+    settings = PlatformSettings()
+    limiter = PostgresLimiter(runtime.db)
+    adapters = {p: adapter_for(p, settings, limiter) for p in Platform}
+    connections = connections_for(runtime, settings, limiter)
+    orchestrator = Orchestrator(runtime, adapters, connections, sinks_from_env())
 
-    async def on_command(envelope: Envelope, conn: asyncpg.Connection) -> None:
-        command = envelope.payload
-        assert isinstance(command, PublishCampaign)
-        publish_id = f"pub-{uuid.uuid5(uuid.NAMESPACE_URL, str(envelope.event_id)).hex[:20]}"
-        campaign_id = command.campaign.id
-        requested = CampaignPublishRequested(campaign=command.campaign, targets=command.targets)
-        await runtime.emit(
-            conn,
-            Envelope.new(
-                requested,
-                campaign_id=campaign_id,
-                publish_id=publish_id,
-                causation=envelope,
-                event_id=stable_event_id(publish_id, "requested"),
-            ),
-        )
-        status = PublishStatusChanged(status=PublishStatus.PUBLISHING, previous_status=PublishStatus.RECEIVED)
-        await runtime.emit(
-            conn,
-            Envelope.new(
-                status,
-                campaign_id=campaign_id,
-                publish_id=publish_id,
-                causation=envelope,
-                event_id=stable_event_id(publish_id, "status", "publishing"),
-            ),
-        )
-
-    async def on_result(envelope: Envelope, conn: asyncpg.Connection) -> None:
-        return None
-
-    runtime.subscribe(topics.COMMANDS, on_command, {"PublishCampaign"})
-    runtime.subscribe(topics.PLATFORM_RESULTS, on_result)
+    runtime.subscribe(topics.COMMANDS, orchestrator.on_command, {"PublishCampaign"})
+    runtime.subscribe(topics.PLATFORM_RESULTS, orchestrator.on_result, RESULT_TYPES)
+    runtime.subscribe(
+        topics.NOTIFICATIONS, orchestrator.on_notification, {"NotificationRequested", "ReauthRequired"}
+    )
+    runtime.background("publish-checks", orchestrator.check_loop)
+    runtime.background("deadlines", orchestrator.deadline_loop)
+    # Events the connections module decides to emit (ReauthRequired) are relayed from here.
+    relay = OutboxRelay(
+        runtime.settings.database_url,
+        CONNECTIONS_PRODUCER,
+        runtime.kafka,
+        poll_interval_s=runtime.settings.outbox_poll_s,
+    )
+    runtime.background("connections-outbox-relay", relay.run)
+    runtime.add_routes(api.routes(orchestrator) + connection_routes(connections))
     return runtime
