@@ -30,11 +30,16 @@ async def snap_server() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def snap(snap_server: str) -> AsyncIterator[Snap]:
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def snap_http(snap_server: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=snap_server, timeout=10) as http:
-        client = Snap(http, snap_server)
-        assert (await http.post("/_sandbox/reset")).status_code == 200
-        await client.config(**BASELINE_CONFIG)
-        await client.seed(fx.demo_seed())
-        yield client
+        yield http
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def snap(snap_server: str, snap_http: httpx.AsyncClient) -> Snap:
+    client = Snap(snap_http, snap_server)
+    assert (await snap_http.post("/_sandbox/reset")).status_code == 200
+    await client.config(**BASELINE_CONFIG)
+    await client.seed(fx.demo_seed())
+    return client
