@@ -20,7 +20,7 @@ from adrelay.model import Platform
 from sandbox.meta import fixtures as meta_fx
 from sandbox.snapchat import fixtures as snap_fx
 from sandbox.tiktok import fixtures as tiktok_fx
-from tests.integration.connections.conftest import Sandboxes, raw_row
+from tests.integration.connections.support import Sandboxes, raw_row
 
 
 async def stored_tokens(db: asyncpg.Pool, key: str, connection_id: str) -> tuple[str, str | None]:

@@ -10,7 +10,7 @@ from adrelay.connections import AccountProblem, ConnectionManager, ConnectionNot
 from sandbox.meta import fixtures as meta_fx
 from sandbox.snapchat import fixtures as snap_fx
 from sandbox.tiktok import fixtures as tiktok_fx
-from tests.integration.connections.conftest import Sandboxes
+from tests.integration.connections.support import Sandboxes
 
 DISABLED_ACCOUNT = "act_1000000000000002"
 UNPAID_ACCOUNT = "act_1000000000000003"

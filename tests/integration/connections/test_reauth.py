@@ -14,7 +14,7 @@ from adrelay.events import decode
 from adrelay.platforms.auth import ReauthNeeded
 from sandbox.meta import fixtures as meta_fx
 from sandbox.tiktok import fixtures as tiktok_fx
-from tests.integration.connections.conftest import Sandboxes, reauth_events
+from tests.integration.connections.support import Sandboxes, reauth_events
 
 
 async def test_expired_meta_token_marks_reauth_required_with_one_event_and_reauth_restores(

@@ -12,7 +12,7 @@ from adrelay.connections import ConnectionManager, ConnectionStatus, ConnectionT
 from adrelay.storage.db import Database
 from sandbox.snapchat import fixtures as snap_fx
 from tests.conftest import RuntimeEnv
-from tests.integration.connections.conftest import Sandboxes, reauth_events
+from tests.integration.connections.support import Sandboxes, reauth_events
 
 
 async def seed_code(sandboxes: Sandboxes, code: str) -> None:
