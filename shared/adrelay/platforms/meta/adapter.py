@@ -15,7 +15,7 @@ Where each tag lives and how it is found again (docs/lookup-by-tag.md §1.4):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from adrelay.events.payloads import ErrorCategory, ValidationIssue
@@ -35,9 +35,10 @@ from adrelay.platforms.base import (
 from adrelay.platforms.errors import LookupIncomplete, OutcomeUnknown, PlatformCallError
 from adrelay.platforms.http import Limiter
 from adrelay.platforms.meta import mapper, rules
-from adrelay.platforms.meta.classify import SUBCODE_OBJECT_MISSING, GraphCallError
+from adrelay.platforms.meta.classify import SUBCODE_OBJECT_MISSING
 from adrelay.platforms.meta.client import Json, MetaClient
 from adrelay.platforms.meta.mapper import MappingError
+from adrelay.platforms.meta.media import MetaMedia, new_id, video_outcome
 from adrelay.platforms.settings import PlatformSettings
 
 # Every status a list edge may hold an object of ours in, the gone ones included.
@@ -51,12 +52,13 @@ AD_STATUSES = [
     "PREAPPROVED",
     "PENDING_BILLING_INFO",
 ]
-SUBCODE_UPLOAD_RESUME = 1363037
 ACTIVATION_ORDER = (StepKind.AD, StepKind.AD_SET, StepKind.CAMPAIGN)  # the campaign last: all at once
 
 
 class MetaAdapter(PlatformAdapter):
     platform = Platform.META
+    # Meta's list edges are read from replicas; give a write that went unanswered time to show up.
+    lookup_settle_s = 5.0
     # Videos above this size go up in chunks (start / transfer / finish) on the video host.
     video_chunk_threshold = 20 * 1024 * 1024
     # How often a processing video is checked again.
@@ -66,6 +68,7 @@ class MetaAdapter(PlatformAdapter):
 
     def __init__(self, settings: PlatformSettings, limiter: Limiter) -> None:
         self.client = MetaClient(settings.meta, limiter, timeout_s=settings.http_timeout_s)
+        self.media = MetaMedia(self.client)
 
     # ---- before any write ---------------------------------------------------------------------------
     def validate(
@@ -158,10 +161,7 @@ class MetaAdapter(PlatformAdapter):
     async def create(self, step: Step, ctx: PublishContext) -> StepOutcome:
         try:
             if step.kind is StepKind.MEDIA:
-                asset = ctx.media(_ref(step))
-                if asset.kind is MediaKind.IMAGE:
-                    return await self._upload_image(step, ctx)
-                return await self._upload_video(step, ctx)
+                return await self._upload(step, ctx)
             return await self._create_object(step, ctx)
         except MappingError as exc:
             raise PlatformCallError.of(
@@ -189,128 +189,30 @@ class MetaAdapter(PlatformAdapter):
                 ctx.external_id(f"creative:{ad.id}"),
             )
             edge, payload = "ads", mapper.ad_payload(ad, tag, ad_set_id, creative_id)
-        body = await self._write(
+        body = await self.client.create(
             f"{target.ad_account_id}/{edge}",
             await ctx.tokens.access_token(),
             endpoint=f"POST /act/{edge}",
             account=target.ad_account_id,
             data=payload,
         )
-        return StepOutcome(_new_id(body, edge))
+        return StepOutcome(new_id(body, edge))
 
-    async def _write(self, path: str, token: str, **kwargs: Any) -> Json:
-        """A create. A server error may come after the write was applied (Meta has answered 5xx for
-        objects it went on to create), so it counts as an unknown outcome: the engine looks the tag up
-        before any second create. Refusals (4xx) and throttles created nothing."""
-        try:
-            return await self.client.post(path, token, **kwargs)
-        except PlatformCallError as exc:
-            if (exc.http_status or 0) >= 500 and exc.category in {
-                ErrorCategory.TRANSIENT,
-                ErrorCategory.UNKNOWN,
-            }:
-                raise OutcomeUnknown(
-                    f"{kwargs.get('endpoint')}: HTTP {exc.http_status} ({exc.error.message})"
-                ) from exc
-            raise
-
-    async def _upload_image(self, step: Step, ctx: PublishContext) -> StepOutcome:
+    async def _upload(self, step: Step, ctx: PublishContext) -> StepOutcome:
         account = _meta(ctx.target).ad_account_id
         media = await ctx.media_file(_ref(step))
-        name = mapper.image_file_name(media.asset)
-        data = await asyncio.to_thread(media.read)
-        body = await self._write(
-            f"{account}/adimages",
-            await ctx.tokens.access_token(),
-            endpoint="POST /act/adimages",
-            account=account,
-            files={"filename": (name, data, media.asset.mime_type)},
-        )
-        images = body.get("images")
-        if not isinstance(images, dict) or len(images) != 1:
-            raise OutcomeUnknown(f"image upload answered without exactly one image: {sorted(body)}")
-        image = next(iter(images.values()))
-        if not isinstance(image, dict) or not image.get("hash"):
-            raise OutcomeUnknown("image upload answered without a hash")
-        return _image_outcome(image)
-
-    async def _upload_video(self, step: Step, ctx: PublishContext) -> StepOutcome:
-        account = _meta(ctx.target).ad_account_id
-        media = await ctx.media_file(_ref(step))
-        title = mapper.video_title(media.asset, ctx.tag(step))
         token = await ctx.tokens.access_token()
-        if media.size <= self.video_chunk_threshold:
-            data = await asyncio.to_thread(media.read)
-            name = media.asset.file_name or f"{media.asset.id}.mp4"
-            body = await self._write(
-                f"{account}/advideos",
-                token,
-                endpoint="POST /act/advideos",
-                account=account,
-                data={"title": title, "name": title},
-                files={"source": (name, data, media.asset.mime_type)},
-                video_host=True,
-            )
-            return _video_outcome(_new_id(body, "advideos"), title)
-        start = await self._write(
-            f"{account}/advideos",
+        if media.asset.kind is MediaKind.IMAGE:
+            return await self.media.upload_image(account, token, media)
+        title = mapper.video_title(media.asset, ctx.tag(step))
+        return await self.media.upload_video(
+            account,
             token,
-            endpoint="POST /act/advideos start",
-            account=account,
-            data={"upload_phase": "start", "file_size": media.size, "title": title, "name": title},
-            video_host=True,
+            media,
+            title,
+            chunk_threshold=self.video_chunk_threshold,
+            chunk_attempts=self.chunk_attempts,
         )
-        session, video_id = str(start.get("upload_session_id") or ""), str(start.get("video_id") or "")
-        if not session or not video_id:
-            raise OutcomeUnknown("chunked video upload started without a session or video id")
-        offset, end = _offsets(start)
-        while offset < end:
-            offset, end = await self._transfer(account, token, session, media.read, offset, end)
-        await self.client.post(
-            f"{account}/advideos",
-            token,
-            endpoint="POST /act/advideos finish",
-            account=account,
-            data={"upload_phase": "finish", "upload_session_id": session, "title": title, "name": title},
-            video_host=True,
-        )
-        return _video_outcome(video_id, title)
-
-    async def _transfer(
-        self, account: str, token: str, session: str, read: Callable[[int, int], bytes], offset: int, end: int
-    ) -> tuple[int, int]:
-        """Send bytes [offset, end); returns the next window. Resumes where Meta says it stands."""
-        for attempt in range(1, self.chunk_attempts + 1):
-            chunk = await asyncio.to_thread(read, offset, end)
-            try:
-                answer = await self.client.post(
-                    f"{account}/advideos",
-                    token,
-                    endpoint="POST /act/advideos transfer",
-                    account=account,
-                    data={"upload_phase": "transfer", "upload_session_id": session, "start_offset": offset},
-                    files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")},
-                    video_host=True,
-                )
-                return _offsets(answer)
-            except GraphCallError as exc:
-                resume = exc.graph.error_data if exc.graph is not None else {}
-                if (
-                    exc.graph is not None
-                    and exc.graph.subcode == SUBCODE_UPLOAD_RESUME
-                    and "start_offset" in resume
-                ):
-                    return int(resume["start_offset"]), int(resume.get("end_offset", end))
-                if not exc.retryable or attempt == self.chunk_attempts:
-                    raise
-            except OutcomeUnknown:
-                if attempt == self.chunk_attempts:
-                    raise PlatformCallError.of(
-                        ErrorCategory.TRANSIENT, "video chunk transfer went unanswered"
-                    ) from None
-            # Sent again: if Meta has the chunk already it answers with the offset to resume from.
-            await asyncio.sleep(min(2.0**attempt / 4, 4.0))
-        raise AssertionError("unreachable")
 
     # ---- readiness ---------------------------------------------------------------------------------
     async def check_ready(
@@ -319,28 +221,17 @@ class MetaAdapter(PlatformAdapter):
         if step.kind is not StepKind.MEDIA or ctx.media(_ref(step)).kind is not MediaKind.VIDEO:
             return outcome
         account = _meta(ctx.target).ad_account_id
-        body = await self.client.get(
-            outcome.external_id,
-            await ctx.tokens.access_token(),
-            endpoint="GET /video status",
-            account=account,
-            params={"fields": "status"},
-        )
-        raw_status = body.get("status")
-        status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
-        state = str(status.get("video_status") or "processing")
-        if state == "ready":
+        state = await self.media.video_state(account, await ctx.tokens.access_token(), outcome.external_id)
+        if state.status == "ready":
             return outcome
-        if state == "error":
+        if state.status == "error":
             raise PlatformCallError.of(
                 ErrorCategory.VALIDATION,
                 f"Meta could not process video {outcome.external_id} ({_ref(step)})",
                 blamed_fields=[f"media.{_ref(step)}"],
             )
-        progress = status.get("processing_progress")
-        return NotReady(
-            self.video_poll_s, f"video {state}" + (f" {progress}%" if progress is not None else "")
-        )
+        progress = f" {state.progress}%" if state.progress is not None else ""
+        return NotReady(self.video_poll_s, f"video {state.status}{progress}")
 
     # ---- lookup ------------------------------------------------------------------------------------
     async def lookup(self, step: Step, ctx: PublishContext) -> StepOutcome | None:
@@ -348,9 +239,7 @@ class MetaAdapter(PlatformAdapter):
         account = _meta(ctx.target).ad_account_id
         token = await ctx.tokens.access_token()
         if step.kind is StepKind.MEDIA:
-            if ctx.media(_ref(step)).kind is MediaKind.IMAGE:
-                return await self._find_image(step, ctx, account, token)
-            return await self._find_video(step, ctx, account, token)
+            return await self._find_media(step, ctx, account, token)
         if step.kind is StepKind.CREATIVE:
             return await self._find_creative(tag, account, token)
         if step.kind is StepKind.CAMPAIGN:
@@ -405,35 +294,17 @@ class MetaAdapter(PlatformAdapter):
         row = _only_tagged(rows, tag, "name", None)
         return None if row is None else StepOutcome(str(row["id"]), {"status": str(row.get("status") or "")})
 
-    async def _find_image(
+    async def _find_media(
         self, step: Step, ctx: PublishContext, account: str, token: str
     ) -> StepOutcome | None:
-        media = await ctx.media_file(_ref(step))
-        rows = await self.client.list_all(
-            f"{account}/adimages",
-            token,
-            endpoint="GET /act/adimages",
-            account=account,
-            params={"hashes": [media.md5], "fields": "hash,url,name,status"},
+        asset = ctx.media(_ref(step))
+        if asset.kind is MediaKind.IMAGE:
+            return await self.media.find_image(account, token, await ctx.media_file(asset.id))
+        title = mapper.video_title(asset, ctx.tag(step))
+        row = _only_tagged(
+            await self.media.videos_titled(account, token, title), ctx.tag(step), "title", step
         )
-        found = [row for row in rows if row.get("hash") == media.md5]
-        return _image_outcome(found[0]) if found else None
-
-    async def _find_video(
-        self, step: Step, ctx: PublishContext, account: str, token: str
-    ) -> StepOutcome | None:
-        title = mapper.video_title(ctx.media(_ref(step)), ctx.tag(step))
-        rows = await self.client.list_all(
-            f"{account}/advideos",
-            token,
-            endpoint="GET /act/advideos",
-            account=account,
-            params={"title": title, "fields": "id,title,status"},
-        )
-        # A chunked upload that never finished left a video without content: it is not our object.
-        uploaded = [row for row in rows if _upload_complete(row)]
-        row = _only_tagged(uploaded, ctx.tag(step), "title", step)
-        return None if row is None else _video_outcome(str(row["id"]), str(row.get("title") or title))
+        return None if row is None else video_outcome(str(row["id"]), str(row.get("title") or title))
 
     # ---- delete and activate -------------------------------------------------------------------------
     def deletes(self, kind: StepKind) -> bool:
@@ -563,13 +434,6 @@ def _kind_of(step_key: str) -> StepKind:
     return StepKind(step_key.split(":", 1)[0])
 
 
-def _new_id(body: Json, edge: str) -> str:
-    new_id = body.get("id")
-    if not new_id:
-        raise OutcomeUnknown(f"POST {edge} answered without an id")
-    return str(new_id)
-
-
 def _missing(exc: PlatformCallError) -> bool:
     """Graph's "Object with ID … does not exist, cannot be loaded due to missing permissions, or does
     not support this operation" (100/33)."""
@@ -583,34 +447,6 @@ def _only_tagged(rows: list[Json], tag: str, field: str, step: Step | None) -> J
         what = step.key if step is not None else "creative"
         raise LookupIncomplete(f"{what}: {len(found)} objects carry tag {tag} ({sorted(found)})")
     return next(iter(found.values()), None)
-
-
-def _image_outcome(image: Mapping[str, Any]) -> StepOutcome:
-    image_hash = str(image["hash"])
-    return StepOutcome(image_hash, {"image_hash": image_hash, "url": str(image.get("url") or "")})
-
-
-def _video_outcome(video_id: str, title: str) -> StepOutcome:
-    return StepOutcome(video_id, {"video_id": video_id, "title": title})
-
-
-def _upload_complete(row: Mapping[str, Any]) -> bool:
-    status = row.get("status")
-    if not isinstance(status, dict):
-        return True
-    uploading = status.get("uploading_phase")
-    if status.get("video_status") == "ready" or not isinstance(uploading, dict):
-        return True
-    return uploading.get("status") != "in_progress"
-
-
-def _offsets(answer: Mapping[str, Any]) -> tuple[int, int]:
-    try:
-        return int(answer["start_offset"]), int(answer["end_offset"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlatformCallError.of(
-            ErrorCategory.UNKNOWN, f"video upload answered without offsets: {sorted(answer)}"
-        ) from exc
 
 
 def _media_ids(ctx: PublishContext, asset: MediaAsset) -> dict[str, str]:

@@ -127,6 +127,32 @@ class MetaClient:
         )
         return self._answer(response, write=True)
 
+    async def create(
+        self,
+        path: str,
+        token: str,
+        *,
+        endpoint: str,
+        account: str | None,
+        data: Mapping[str, Any] | None = None,
+        files: FileParts | None = None,
+        video_host: bool = False,
+    ) -> Json:
+        """A POST that creates something. A server error may come after the write was applied (Meta
+        has answered 5xx for objects it went on to create), so it counts as an unknown outcome and the
+        object is looked up by its tag before any second create. Refusals (4xx) created nothing."""
+        try:
+            return await self.post(
+                path, token, endpoint=endpoint, account=account, data=data, files=files, video_host=video_host
+            )
+        except PlatformCallError as exc:
+            if (exc.http_status or 0) >= 500 and exc.category in {
+                ErrorCategory.TRANSIENT,
+                ErrorCategory.UNKNOWN,
+            }:
+                raise OutcomeUnknown(f"{endpoint}: HTTP {exc.http_status} ({exc.error.message})") from exc
+            raise
+
     async def delete(
         self,
         path: str,
