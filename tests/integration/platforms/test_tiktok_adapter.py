@@ -647,3 +647,54 @@ async def test_campaign_budget_in_jpy_is_sent_in_whole_yen(
     )
     sent = [r["body"] for r in await control.requests() if r["path"].endswith("/campaign/create/")][-1]
     assert sent["budget"] == 6000 and isinstance(sent["budget"], int)
+
+
+# ---- reporting ------------------------------------------------------------------------------------------------
+async def test_daily_metrics_per_level_sync_and_by_task_agree(
+    adapter: TikTokAdapter, control: Control, media_server: MediaServer, media_store: MediaStore
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from sandbox.tiktok.fixtures import ADVERTISER_TIMEZONE
+
+    await control.call("POST", "config", {"switches": {"metrics_rate": 200.0, "report_task_delay_s": 0.2}})
+    now = datetime.now(UTC).replace(microsecond=0)
+    schedule = {
+        "start_time": (now - timedelta(minutes=5)).isoformat(),
+        "end_time": (now + timedelta(days=2)).isoformat(),
+    }
+    campaign = sample(media_server, schedule=schedule)
+    ctx = context(campaign, media_store)
+    outcomes = await publish(adapter, ctx)
+    await adapter.activate(ctx, {k: o.external_id for k, o in outcomes.items()})
+    await asyncio.sleep(1.5)  # review (0.2 s), then delivery
+    await adapter.delete(StepKind.CAMPAIGN, outcomes["campaign"].external_id, ctx)  # freezes the totals
+
+    today = datetime.now(ZoneInfo(ADVERTISER_TIMEZONE)).date()
+    token = await ctx.tokens.access_token()
+    campaign_id = outcomes["campaign"].external_id
+    rows = await adapter.reporting.daily_metrics(
+        token, ADVERTISER_ID, campaign_id, today - timedelta(days=1), today
+    )
+    by_task = await adapter.reporting.daily_metrics(
+        token, ADVERTISER_ID, campaign_id, today - timedelta(days=1), today, use_task=True
+    )
+    assert sorted((r.level, r.external_id, r.impressions, r.spend_micros) for r in rows) == sorted(
+        (r.level, r.external_id, r.impressions, r.spend_micros) for r in by_task
+    )
+    by_level = {level: [r for r in rows if r.level == level] for level in ("campaign", "ad_set", "ad")}
+    assert [r.external_id for r in by_level["campaign"]] == [campaign_id]
+    assert {r.external_id for r in by_level["ad_set"]} == {
+        outcomes[f"ad_set:{s.id}"].external_id for s in campaign.ad_sets
+    }
+    assert {r.external_id for r in by_level["ad"]} == {
+        outcomes[f"ad:{a.id}"].external_id for _, a in campaign.ads()
+    }
+    (total,) = by_level["campaign"]
+    assert total.date == today and total.impressions > 0 and total.spend_micros > 0
+    assert total.impressions == sum(r.impressions for r in by_level["ad"])
+    assert total.spend_micros == sum(r.spend_micros for r in by_level["ad"])
+    for row in rows:
+        assert row.spend_micros == int(Decimal(row.raw["metrics"]["spend"]) * 1_000_000)

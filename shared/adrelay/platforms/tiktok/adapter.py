@@ -38,6 +38,7 @@ from adrelay.platforms.tiktok.classify import DUPLICATED_REQUEST, NOT_EXIST
 from adrelay.platforms.tiktok.client import TikTokClient
 from adrelay.platforms.tiktok.files import IMAGE_UPLOAD, VIDEO_UPLOAD, TikTokFiles
 from adrelay.platforms.tiktok.mapper import AdMedia, MappingError
+from adrelay.platforms.tiktok.reporting import TikTokReporting
 
 
 class Level:
@@ -76,6 +77,7 @@ class TikTokAdapter(PlatformAdapter):
             settings.tiktok, timeout_s=settings.http_timeout_s, limiter=limiter, transport=transport
         )
         self.files = TikTokFiles(self.client)
+        self.reporting = TikTokReporting(self.client)  # for the tracker: same client, same limits
 
     def plan(self, campaign: Campaign) -> list[Step]:
         return default_plan(campaign, separate_creatives=False)  # creatives are inline in /ad/create/

@@ -80,6 +80,24 @@ class TikTokClient:
                 timeout=timeout,
             )
 
+    async def download(self, path: str, token: str, params: Mapping[str, Any]) -> str:
+        """A file answer (e.g. a finished report as CSV); an envelope here can only be an error."""
+        response = await self.http.request(
+            "GET",
+            path,
+            endpoint=path,
+            write=False,
+            limits=self.limits.for_path(path),
+            headers={"Access-Token": token},
+            params=query_params(params),
+        )
+        if response.status_code == 200 and _envelope(response) is None:
+            return response.text
+        data = await self._data(response, path, write=False)
+        raise PlatformCallError.of(
+            ErrorCategory.UNKNOWN, f"{path}: expected a file, got an envelope with data {str(data)[:200]}"
+        )
+
     async def pages(
         self, path: str, token: str, params: Mapping[str, Any], *, page_size: int = MAX_PAGE_SIZE
     ) -> AsyncIterator[list[dict[str, Any]]]:
