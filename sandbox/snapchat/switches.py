@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "end_time_null_rejected": True,  # `"end_time": null` refused instead of ignored (campaigns, ad squads)
     "reject_legacy_objective": True,  # legacy `objective` refused for new campaigns (use v2)
     "campaign_min_daily_budget_micro": 20_000_000,  # campaign daily spend cap minimum ($20 cited)
+    "campaign_min_lifetime_spend_cap_micro": 20_000_000,  # same $20 minimum cited for the lifetime cap
+    "adsquad_requires_funding": True,  # ad squads need an active funding source (campaigns do not)
     # Ad squads.
     "adsquad_requires_bid_strategy": True,
     "auto_bid_with_bid_micro": "reject",  # "reject" | "ignore" bid_micro sent with AUTO_BID

@@ -19,7 +19,7 @@ from sandbox.common.config import SandboxConfig
 from sandbox.common.store import SandboxObject
 from sandbox.snapchat import errors
 from sandbox.snapchat.errors import ItemError
-from sandbox.snapchat.objects import Entities
+from sandbox.snapchat.objects import Entities, account_is_funded
 from sandbox.snapchat.state import SnapState
 from sandbox.snapchat.switches import switch
 from sandbox.snapchat.times import TimeFormatError, normalize_utc, parse_zoned, utc_ms
@@ -268,7 +268,9 @@ def campaign_fields(
     end = end_time(item, ctx)
     _order(start, end)
     daily = micro(item, "daily_budget_micro", int(switch(ctx.config, "campaign_min_daily_budget_micro")))
-    cap = micro(item, "lifetime_spend_cap_micro")
+    cap = micro(
+        item, "lifetime_spend_cap_micro", int(switch(ctx.config, "campaign_min_lifetime_spend_cap_micro"))
+    )
     buy_model = enum(item, "buy_model", ("AUCTION", "RESERVED"), required=False)
     objective, v2 = _objectives(item, ctx, existing)
     out: dict[str, Any] = {"name": name, "ad_account_id": ctx.account.id}
@@ -338,6 +340,8 @@ def adsquad_fields(
     if not _present(item, "campaign_id"):
         raise ItemError("campaign_id is required")
     same_parent(item, "campaign_id", campaign.id)
+    if switch(ctx.config, "adsquad_requires_funding") and not account_is_funded(ctx.entities, ctx.account):
+        raise ItemError("The ad account has no active funding source; ad squads cannot be created or updated")
     name = text(item, "name", NAME_MAX)
     squad_type = enum(item, "type", ADSQUAD_TYPES)
     immutable(existing, "type", squad_type)

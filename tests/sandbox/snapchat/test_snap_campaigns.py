@@ -82,6 +82,7 @@ async def test_objective_v2_is_kept_and_times_are_echoed_in_utc_ms(snap: Snap) -
         ({"daily_budget_micro": 20.5}, "integer amount in micro-currency"),
         ({"daily_budget_micro": 19_999_999}, "at least 20000000"),
         ({"lifetime_spend_cap_micro": "100"}, "integer amount"),
+        ({"lifetime_spend_cap_micro": 10_000_000}, "at least 20000000"),
         ({"ad_account_id": "00000000-0000-4000-8000-000000000000"}, "does not match"),
     ],
 )

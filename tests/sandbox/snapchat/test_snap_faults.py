@@ -176,3 +176,18 @@ async def test_inspection_reflects_every_create_and_delete(snap: Snap) -> None:
     await snap.delete(f"/v1/ads/{tree['ad']['id']}")
     [deleted] = await snap.objects(kind="ad", deleted="true")
     assert deleted["id"] == tree["ad"]["id"]
+
+
+async def test_an_unfunded_account_still_takes_campaigns_but_no_ad_squads(snap: Snap) -> None:
+    await snap.fault(effect="unfund", method="GET", path=f"^{ACCOUNT_PATH}$", count=1)
+    await snap.get(ACCOUNT_PATH)
+    campaign = await snap.campaign()  # campaigns, media and creatives need no funding
+    r = await snap.post(
+        f"/v1/campaigns/{campaign['id']}/adsquads", {"adsquads": [squad_item(campaign["id"])]}
+    )
+    assert "no active funding source" in item_error(r.json(), "adsquads")
+    await snap.switches(adsquad_requires_funding=False)
+    r = await snap.post(
+        f"/v1/campaigns/{campaign['id']}/adsquads", {"adsquads": [squad_item(campaign["id"])]}
+    )
+    assert r.json()["request_status"] == "SUCCESS"
