@@ -421,14 +421,24 @@ class ConnectionManager:
             return TokenInfo(valid=False, reason=redact(str(exc)))
 
     async def preflight(
-        self, connection_id: str, account_id: str, context: Context = NO_CONTEXT, *, fresh: bool = False
+        self,
+        connection_id: str,
+        account_id: str,
+        context: Context = NO_CONTEXT,
+        *,
+        fresh: bool = False,
+        platform: Platform | None = None,
     ) -> AccountStatus:
         """Can this connection publish to `account_id` now? An account that cannot be used is a typed
         `reason` (`AccountProblem`), cached for `preflight_ttl_s` like any answer. The connection itself
         failing is not an account problem: ReauthNeeded (a person must re-authenticate; the connection
         is marked and ReauthRequired emitted), ConnectionNotFound, or PlatformUnavailable (retry later;
-        nothing cached)."""
+        nothing cached). With `platform`, a connection of another platform is ConnectionNotFound."""
         view = await self.get(connection_id)
+        if platform is not None and view.platform is not Platform(platform):
+            raise ConnectionNotFound(
+                f"connection {connection_id} is a {view.platform.value} connection, not {Platform(platform).value}"
+            )
         key = (connection_id, _account_key(view.platform, account_id))
         cached = self._preflight.get(key)
         if cached is not None and not fresh and cached[0] > time.monotonic():

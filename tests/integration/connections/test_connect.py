@@ -37,7 +37,7 @@ async def stored_tokens(db: asyncpg.Pool, key: str, connection_id: str) -> tuple
     )
 
 
-async def test_meta_system_user_token_connects_and_is_encrypted_at_rest(
+async def test_invariant_6_meta_system_user_token_connects_and_is_encrypted_at_rest(
     manager: ConnectionManager, sandboxes: Sandboxes, db: asyncpg.Pool, key: str, connection_id: str
 ) -> None:
     new_id = await manager.connect(

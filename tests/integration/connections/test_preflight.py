@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from adrelay.connections import AccountProblem, ConnectionManager, ConnectionNotFound, PlatformUnavailable
+from adrelay.model import Platform
 from sandbox.meta import fixtures as meta_fx
 from sandbox.snapchat import fixtures as snap_fx
 from sandbox.tiktok import fixtures as tiktok_fx
@@ -219,3 +220,6 @@ async def test_outages_are_not_account_problems(
     assert (await manager.preflight(connection_id, meta_fx.AD_ACCOUNT_ID)).can_spend  # not cached
     with pytest.raises(ConnectionNotFound):
         await manager.preflight("no-such-connection", meta_fx.AD_ACCOUNT_ID)
+    with pytest.raises(ConnectionNotFound, match="is a meta connection, not tiktok"):
+        await manager.preflight(connection_id, meta_fx.AD_ACCOUNT_ID, platform=Platform.TIKTOK)
+    assert (await manager.preflight(connection_id, meta_fx.AD_ACCOUNT_ID, platform=Platform.META)).can_spend

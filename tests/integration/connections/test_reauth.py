@@ -17,7 +17,7 @@ from sandbox.tiktok import fixtures as tiktok_fx
 from tests.integration.connections.support import Sandboxes, reauth_events
 
 
-async def test_expired_meta_token_marks_reauth_required_with_one_event_and_reauth_restores(
+async def test_invariant_6_expired_meta_token_marks_reauth_required_with_one_tokenless_event_and_reauth_restores(
     manager: ConnectionManager, sandboxes: Sandboxes, db: asyncpg.Pool, connection_id: str
 ) -> None:
     await manager.connect(

@@ -40,7 +40,7 @@ def assert_no_secret(sandboxes: Sandboxes, text: str) -> None:
         assert secret not in text, f"a secret ({secret[:6]}…) in a response"
 
 
-async def test_http_surface_connects_lists_checks_and_reauthenticates(
+async def test_invariant_6_http_surface_connects_lists_checks_and_reauthenticates_without_tokens(
     api: httpx.AsyncClient, manager: ConnectionManager, sandboxes: Sandboxes, connection_id: str
 ) -> None:
     texts: list[str] = []
@@ -158,7 +158,7 @@ async def cli(
     return proc.returncode or 0, out.decode()
 
 
-async def test_cli_adds_lists_checks_and_reauthenticates_without_showing_tokens(
+async def test_invariant_6_cli_adds_lists_checks_and_reauthenticates_without_showing_tokens(
     sandboxes: Sandboxes, runtime_env: RuntimeEnv, key: str, connection_id: str
 ) -> None:
     outputs: list[str] = []
