@@ -30,6 +30,7 @@ from sandbox.snapchat.errors import (
     E_UNAVAILABLE,
     NOT_FOUND_MESSAGE,
     ItemError,
+    OAuthError,
     SnapError,
     forbidden,
     unauthorized,
@@ -140,6 +141,8 @@ class SnapchatSandbox(PlatformSandbox):
 
     # ---- fault effects --------------------------------------------------------------------------
     def error_response(self, effect: str, rule: FaultRule, request: web.Request) -> web.StreamResponse:
+        if request.path == TOKEN_PATH:
+            return self._oauth_fault(effect, rule)
         request_id = str(uuid.uuid4())
         headers = {"X-Request-Id": request_id}
         params = rule.params
@@ -181,6 +184,32 @@ class SnapchatSandbox(PlatformSandbox):
             raise web.HTTPBadRequest(text=f"snapchat sandbox does not support effect {effect}")
         headers.update(err.headers)
         return json_response(err.body(request_id), err.status, headers)
+
+    def _oauth_fault(self, effect: str, rule: FaultRule) -> web.StreamResponse:
+        """Faults on the token endpoint answer in OAuth2's shape (RFC 6749 §5.2; 429/5xx UNCONFIRMED)."""
+        status = int(rule.params.get("status", 503)) if effect == "transient" else 0
+        table = {
+            "expired_token": (400, "invalid_grant", "Refresh token expired"),
+            "invalid_token": (400, "invalid_grant", "Invalid refresh token"),
+            "not_found": (400, "invalid_grant", "Invalid grant"),
+            "validation": (400, "invalid_request", "Invalid request"),
+            "budget_too_low": (400, "invalid_request", "Invalid request"),
+            "permission": (401, "invalid_client", "Client authentication failed"),
+            "rate_limit": (429, "too_many_requests", "Too many token requests"),
+            "transient": (
+                status,
+                "temporarily_unavailable" if status == 503 else "server_error",
+                "The authorization server is temporarily unavailable",
+            ),
+        }
+        if effect not in table:
+            raise web.HTTPBadRequest(text=f"snapchat sandbox does not support effect {effect}")
+        code, error, description = table[effect]
+        err = OAuthError(code, error, str(rule.params.get("message") or description))
+        headers = (
+            {"Retry-After": str(rule.params["retry_after_s"])} if "retry_after_s" in rule.params else None
+        )
+        return json_response(err.body(), err.status, headers)
 
     def apply_state_fault(self, effect: str, rule: FaultRule, request: web.Request) -> None:
         if effect == "disapprove":

@@ -54,7 +54,7 @@ def seed(sandbox: SnapchatSandbox, payload: dict[str, Any]) -> dict[str, Any]:
             "app_id": app.get("app_id") or app["client_id"],
         }
     for user in payload.get("users", []):
-        state.users[user["id"]] = dict(user)
+        state.users[user["id"]] = {"id": user["id"], "updated_at": stamp, "created_at": stamp, **user}
     for raw in payload.get("organizations", []):
         fields = {k: v for k, v in raw.items() if k not in ("me_fields", "get_fields")}
         fields = {"id": raw["id"], "updated_at": stamp, "created_at": stamp, **fields}

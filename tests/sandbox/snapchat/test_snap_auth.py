@@ -214,3 +214,15 @@ async def test_no_access_to_another_organizations_account_is_403(snap: Snap) -> 
     missing = await snap.get("/v1/adaccounts/00000000-0000-4000-8000-000000000000")
     assert missing.status_code == 404
     assert missing.json()["error_code"] == "E3004"
+
+
+async def test_faults_on_the_token_endpoint_answer_in_oauth_shape(snap: Snap) -> None:
+    await snap.fault(effect="transient", path="^/login/oauth2/access_token$", count=1)
+    failed = await by_refresh(snap, fx.DEMO_REFRESH_TOKEN)
+    assert failed.status_code == 503
+    assert failed.json()["error"] == "temporarily_unavailable"
+    retried = await by_refresh(snap, fx.DEMO_REFRESH_TOKEN)
+    assert retried.status_code == 200  # the failed call did not rotate the refresh token
+    await snap.fault(effect="invalid_token", path="^/login/oauth2/access_token$", count=1)
+    refused = await by_refresh(snap, retried.json()["refresh_token"])
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
