@@ -296,8 +296,16 @@ async def test_lookup_of_a_never_created_step_is_none(
     other.outcomes.update(
         {k: v for k, v in first.outcomes.items() if k == "campaign" or k.startswith("ad_set:")}
     )
+    await control.call("DELETE", "requests")
     for key in ("campaign", "ad_set:as-1", "ad:ad-1-1", "media:img-1", "media:vid-1"):
         assert await adapter.lookup(step_of(adapter, campaign, key), other) is None, key
+    searched = [
+        json.loads(r["query"]["filtering"]).get("campaign_name")
+        for r in await control.requests("GET")
+        if r["path"].endswith("/campaign/get/")
+    ]
+    # By the tag, then by the whole expected name (robust to any reading of TikTok's "fuzzy" match).
+    assert searched == [other.tag("campaign"), mapper.object_name(campaign.name, other.tag("campaign"))]
 
 
 async def test_lookup_counts_a_deleted_object_as_found(

@@ -61,6 +61,8 @@ LEVELS = {
 }
 ACTIVATION_ORDER = (StepKind.AD, StepKind.AD_SET, StepKind.CAMPAIGN)  # the campaign switches the tree on last
 STEP_KINDS = {"campaign": StepKind.CAMPAIGN, "ad_set": StepKind.AD_SET, "ad": StepKind.AD}
+# Refusals that say nothing about the object (the engine retries or re-authenticates instead).
+RETRIED = frozenset({ErrorCategory.AUTH, ErrorCategory.RATE_LIMIT, ErrorCategory.TRANSIENT})
 
 
 class TikTokAdapter(PlatformAdapter):
@@ -186,36 +188,53 @@ class TikTokAdapter(PlatformAdapter):
         if step.kind is StepKind.CREATIVE:
             return None  # never planned on TikTok
         level = LEVELS[step.kind]
-        filtering: dict[str, Any] = {"primary_status": "STATUS_ALL"}
-        if step.kind is StepKind.CAMPAIGN:
-            filtering["campaign_name"] = tag
-        elif step.kind is StepKind.AD_SET:
-            filtering["campaign_ids"] = [self._parent_id(ctx, "campaign")]
-            filtering["adgroup_name"] = tag
-        else:
-            assert step.ref is not None
-            ad_set, _ = ctx.ad(step.ref)
-            # No ad_name filter: its semantics are UNCONFIRMED; the ad group's ads are few.
-            filtering["adgroup_ids"] = [self._parent_id(ctx, f"ad_set:{ad_set.id}")]
-        params = {
-            "advertiser_id": target.advertiser_id,
-            "filtering": filtering,
-            "fields": [level.id_field, level.name_field, "operation_status", "secondary_status"],
-        }
-        matches = [
-            row
-            async for row in self._scan(level.get, token, params)
-            if mapper.has_tag(str(row.get(level.name_field)), tag)
-        ]
-        ids = {str(row[level.id_field]) for row in matches}
+        rows: list[dict[str, Any]] = []
+        for params in self._queries(step, ctx, target):
+            rows = [row async for row in self._scan(level.get, token, params) if has_tag(row, level, tag)]
+            if rows:
+                break
+        ids = {str(row[level.id_field]) for row in rows}
         if len(ids) > 1:
             raise LookupIncomplete(f"{len(ids)} TikTok objects carry the tag {tag}: {sorted(ids)}")
         if not ids:
             return None
-        row = matches[0]
+        row = rows[0]
         return StepOutcome(
             str(row[level.id_field]), {"name": row.get(level.name_field), "deleted": _deleted(row)}
         )
+
+    def _queries(self, step: Step, ctx: PublishContext, target: TikTokTarget) -> list[dict[str, Any]]:
+        """List queries that may return the step's object, deleted ones included, tried in turn.
+        Campaigns and ad groups use the name filter, first with the tag, then with the whole expected
+        name: TikTok's "fuzzy" matching is UNCONFIRMED and the whole name matches under any reading.
+        Ads are listed per ad group without a name filter (`ad_name` semantics are UNCONFIRMED)."""
+        level = LEVELS[step.kind]
+        base: dict[str, Any] = {"primary_status": "STATUS_ALL"}
+        needles: list[str | None]
+        if step.kind is StepKind.AD:
+            assert step.ref is not None
+            ad_set, _ = ctx.ad(step.ref)
+            base["adgroup_ids"] = [self._parent_id(ctx, f"ad_set:{ad_set.id}")]
+            needles = [None]
+        else:
+            if step.kind is StepKind.AD_SET:
+                base["campaign_ids"] = [self._parent_id(ctx, "campaign")]
+            needles = [ctx.tag(step), self._expected_name(step, ctx)]
+        fields = [level.id_field, level.name_field, "operation_status", "secondary_status"]
+        return [
+            {
+                "advertiser_id": target.advertiser_id,
+                "filtering": base if needle is None else {**base, level.name_field: needle},
+                "fields": fields,
+            }
+            for needle in needles
+        ]
+
+    def _expected_name(self, step: Step, ctx: PublishContext) -> str:
+        if step.kind is StepKind.CAMPAIGN:
+            return mapper.object_name(ctx.campaign.name, ctx.tag(step))
+        assert step.ref is not None
+        return mapper.object_name(ctx.ad_set(step.ref).name, ctx.tag(step))
 
     def _parent_id(self, ctx: PublishContext, step_key: str) -> str:
         outcome = ctx.outcomes.get(step_key)
@@ -304,6 +323,10 @@ def _tiktok(target: PlatformTarget) -> TikTokTarget:
     if not isinstance(target, TikTokTarget):
         raise PlatformCallError.of(ErrorCategory.VALIDATION, "a TikTok publish needs a TikTok target")
     return target
+
+
+def has_tag(row: Mapping[str, Any], level: Level, tag: str) -> bool:
+    return mapper.has_tag(str(row.get(level.name_field) or ""), tag)
 
 
 def _deleted(row: Mapping[str, Any]) -> bool:
