@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -23,7 +25,7 @@ from adrelay.model import Campaign, MetaTarget, Platform
 from adrelay.platforms.base import DELETE_ORDER, NotReady, PublishContext, Step, StepKind, StepOutcome
 from adrelay.platforms.errors import LookupIncomplete, OutcomeUnknown, PlatformCallError
 from adrelay.platforms.http import Limit, Limiter
-from adrelay.platforms.meta import create_adapter, mapper
+from adrelay.platforms.meta import create_adapter, create_reporting, mapper
 from adrelay.platforms.meta.adapter import MetaAdapter
 from adrelay.platforms.settings import MetaSettings, PlatformSettings
 from sandbox.common.cli import build
@@ -141,9 +143,9 @@ def limiter() -> RecordingLimiter:
     return RecordingLimiter()
 
 
-@pytest.fixture
-async def adapter(sandbox_url: str, limiter: RecordingLimiter) -> AsyncIterator[MetaAdapter]:
-    settings = PlatformSettings(
+def settings_for(sandbox_url: str) -> PlatformSettings:
+    """The sandbox instead of graph.facebook.com / graph-video.facebook.com: configuration only."""
+    return PlatformSettings(
         meta=MetaSettings(
             graph_url=sandbox_url,
             video_url=sandbox_url,
@@ -154,7 +156,11 @@ async def adapter(sandbox_url: str, limiter: RecordingLimiter) -> AsyncIterator[
         ),
         http_timeout_s=10,
     )
-    meta = create_adapter(settings, limiter)
+
+
+@pytest.fixture
+async def adapter(sandbox_url: str, limiter: RecordingLimiter) -> AsyncIterator[MetaAdapter]:
+    meta = create_adapter(settings_for(sandbox_url), limiter)
     assert isinstance(meta, MetaAdapter)
     yield meta
     await meta.close()
@@ -704,3 +710,50 @@ async def test_preview_lists_every_object_with_its_payload(
     )
     assert by_key["ad:ad-1-2"].payload["creative"] == {"creative_id": "{creative:ad-1-2}"}
     assert by_key["media:vid-1"].endpoint.startswith(f"POST /{fx.AD_ACCOUNT_ID}/advideos")
+
+
+# ---- reporting --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("use_report_run", [False, True])
+async def test_daily_metrics_per_level_for_a_delivering_campaign(
+    adapter: MetaAdapter,
+    sb: Sandbox,
+    media_server: MediaServer,
+    store: MediaStore,
+    sandbox_url: str,
+    limiter: RecordingLimiter,
+    use_report_run: bool,
+) -> None:
+    await sb.switches(impressions_per_second=400.0, report_run_s=0.2)
+    ctx = context(sample(media_server), store)
+    outcomes = await publish(adapter, ctx)
+    await asyncio.sleep(0.3)  # the ads' review
+    await adapter.activate(
+        ctx, {k: o.external_id for k, o in outcomes.items() if not k.startswith(("media", "creative"))}
+    )
+    await asyncio.sleep(0.5)  # delivery
+    reporting = create_reporting(settings_for(sandbox_url), limiter)
+    reporting.run_poll_s = 0.05
+    today = datetime.now(ZoneInfo(fx.AD_ACCOUNT_TIMEZONE)).date()
+    try:
+        rows = await reporting.daily_metrics(
+            fx.SYSTEM_USER_TOKEN,
+            fx.AD_ACCOUNT_ID,
+            outcomes["campaign"].external_id,
+            today - timedelta(days=1),
+            today,
+            use_report_run=use_report_run,
+        )
+    finally:
+        await reporting.close()
+    ids = {(r.level, r.external_id) for r in rows}
+    expected = {("campaign", outcomes["campaign"].external_id)}
+    expected |= {("ad_set", o.external_id) for k, o in outcomes.items() if k.startswith("ad_set:")}
+    expected |= {("ad", o.external_id) for k, o in outcomes.items() if k.startswith("ad:")}
+    assert ids == expected
+    for row in rows:
+        assert row.date == today and row.impressions > 0 and row.clicks >= 0
+        assert row.spend_micros > 0 and row.spend_micros % 10_000 == 0  # USD cents, exactly
+        assert row.spend_micros == round(float(row.raw["spend"]) * 1_000_000)
+    insights_calls = [r for r in await sb.requests() if "insights" in r["path"]]
+    assert any(r["method"] == "POST" for r in insights_calls) is use_report_run
+    assert f"meta:insights:{fx.AD_ACCOUNT_ID}" in limiter.acquired
