@@ -112,6 +112,17 @@ def test_a_budget_below_the_minimum_is_budget_with_the_minimum(
     assert error.error.minimum_budget == minimum and error.error.blamed_fields == fields
 
 
+def test_a_budget_below_what_was_spent_is_budget_without_a_made_up_minimum() -> None:
+    error = classify(
+        40002, "budget: The new budget must be at least 105% of the amount already spent (12.5)."
+    )
+    assert error.category is C.BUDGET and error.error.minimum_budget is None
+
+
+def test_a_capitalised_sentence_before_a_colon_is_not_a_field() -> None:
+    assert classify(40002, "Error: budget too low, minimum 20").error.blamed_fields == ["budget"]
+
+
 def test_a_budget_above_the_maximum_stays_validation() -> None:
     error = classify(40002, "budget: The campaign budget must be less than 10000000.00 USD.")
     assert error.category is C.VALIDATION and error.error.minimum_budget is None

@@ -132,10 +132,15 @@ KNOWN_FIELDS = (
     "image_signature", "video_signature", "request_id", "special_industries",
 )  # fmt: skip
 
-_PREFIX_FIELD = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*:\s")
+_PREFIX_FIELD = re.compile(r"^\s*([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*)\s*:\s")
 _MONEY = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Z]{3})\b")
 _MINIMUM_WORDS = re.compile(
     r"greater than|at least|minimum|more than|not (?:be )?(?:less|lower) than|too low", re.I
+)
+_BARE_MINIMUM = re.compile(
+    r"(?:greater than(?: or equal to)?|at least|minimum(?: is| of)?|more than|not (?:be )?(?:less|lower) than)"
+    r"\s*:?\s*(\d+(?:\.\d+)?)(?![\d.]*\s*%)",
+    re.I,
 )
 _BALANCE_WORDS = re.compile(r"insufficient (?:account )?balance|balance is (?:not enough|insufficient)", re.I)
 
@@ -233,12 +238,13 @@ def blamed_fields(message: str) -> list[str]:
 
 
 def minimum_budget(message: str) -> str | None:
-    """The minimum a budget message states, as "<amount> <currency>" (e.g. "50.00 USD")."""
+    """The minimum a budget message states: "<amount> <currency>" (e.g. "50.00 USD"), else the number
+    right after the minimum wording (never a percentage)."""
     match = _MONEY.search(message)
     if match:
         return f"{match.group(1)} {match.group(2)}"
-    number = re.search(r"(\d+(?:\.\d+)?)", message)
-    return number.group(1) if number else None
+    bare = _BARE_MINIMUM.search(message)
+    return bare.group(1) if bare else None
 
 
 def throttle_wait_s(code: int, message: str, now: datetime) -> float:
