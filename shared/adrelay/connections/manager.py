@@ -199,8 +199,9 @@ class ConnectionManager:
 
     async def _grant(self, platform: Platform, credentials: Mapping[str, str]) -> TokenGrant:
         values = {k: str(v) for k, v in credentials.items() if v not in (None, "")}
-        for value in values.values():
-            register_secret(value)  # whatever a person brings is a secret (tokens, codes)
+        for name, value in values.items():
+            if name != "redirect_uri":
+                register_secret(value)  # whatever else a person brings is a secret (tokens, codes)
         if not values:
             raise InvalidRequest(f"no credentials given for {platform.value}")
         try:
@@ -238,7 +239,8 @@ class ConnectionManager:
                 f"connection {connection_id} is {view.status.value}: {view.status_reason or ''}"
             )
         if self._expiring(view):
-            return await self._refresh(connection_id, None, "the token expires", context)
+            reason = "the token is about to expire" if view.refreshable else "the token expired"
+            return await self._refresh(connection_id, None, reason, context)
         return self._decrypt(row.access_enc, view.key_id)
 
     async def after_auth_error(
@@ -404,7 +406,7 @@ class ConnectionManager:
                 valid=False, reason=view.status_reason or f"the connection is {view.status.value}"
             )
         try:
-            token = await self.access_token(view.id, context)
+            token = await _guard(view.platform, self.access_token(view.id, context))
             info: TokenInfo = await _guard(view.platform, auth.inspect(token))
             if info.valid:
                 return info
@@ -460,7 +462,7 @@ class ConnectionManager:
     ) -> AccountStatus:
         """`call(token)`; when the platform refuses the token, the one-owner refresh (or re-auth
         marking) and one retry with the token that comes out of it."""
-        token = await self.access_token(view.id, context)
+        token = await _guard(view.platform, self.access_token(view.id, context))
         try:
             return await _guard(view.platform, call(token))
         except ReauthNeeded as exc:

@@ -204,6 +204,10 @@ async def test_snapchat_unfunded_account_fails_the_preflight(
     status = await manager.preflight(connection_id, snap_fx.DEMO_AD_ACCOUNT_ID, fresh=True)
     assert (status.reachable, status.can_spend, status.reason) == (True, False, AccountProblem.UNFUNDED)
     assert status.detail and "no usable funding source" in status.detail
+    listed = [
+        r["path"] for r in await sandboxes.requests("snapchat") if r["path"].endswith("/fundingsources")
+    ]
+    assert listed and listed[0] == f"/v1/organizations/{snap_fx.DEMO_ORG_ID}/fundingsources"
     stranger = await manager.preflight(connection_id, "00000000-0000-4000-8000-000000000000")
     assert (stranger.reachable, stranger.reason) == (False, AccountProblem.NOT_REACHABLE)
 

@@ -143,28 +143,49 @@ class SnapchatAuth(PlatformAuth):
         return replace(status, can_spend=True, detail=funding_detail)
 
     async def _funding(self, token: str, account: dict[str, Any]) -> tuple[bool, str]:
-        """At least one funding source ACTIVE, with credit left where it carries a credit figure."""
-        seen: list[str] = []
-        for source_id in account.get("funding_source_ids") or []:
+        """At least one of the account's funding sources ACTIVE, with credit left where it carries a
+        credit figure. Funding sources the token may not see are not held against the account."""
+        wanted = [str(i) for i in account.get("funding_source_ids") or []]
+        if not wanted:
+            return False, "the ad account has no funding source"
+        sources = await self._funding_sources(token, str(account.get("organization_id") or ""), wanted)
+        if not sources:
+            return True, "funding not verified: the token cannot see the account's funding sources"
+        seen = []
+        for source in sources:
+            state = str(source.get("status") or "")
+            credit = source.get("available_credit_micro")
+            if state == "ACTIVE" and (credit is None or int(credit) > 0):
+                return True, f"funding source {source.get('id')} ({source.get('type')}) active"
+            seen.append(
+                f"{source.get('id')}: {source.get('type')} {state}"
+                + (f", credit {credit}" if credit is not None else "")
+            )
+        return False, "no usable funding source (" + "; ".join(seen) + ")"
+
+    async def _funding_sources(self, token: str, org_id: str, wanted: list[str]) -> list[dict[str, Any]]:
+        """The organization's list (as recorded) filtered to the account's; one by one if the token
+        cannot list the organization's."""
+        if org_id:
+            try:
+                body = await self._get(
+                    token, f"/v1/organizations/{org_id}/fundingsources", "fundingsources/list"
+                )
+                listed = [dict(i.get("fundingsource") or {}) for i in body.get("fundingsources") or []]
+                return [f for f in listed if str(f.get("id")) in wanted]
+            except PlatformCallError as exc:
+                if exc.http_status not in (403, 404):
+                    raise
+        found = []
+        for source_id in wanted:
             try:
                 body = await self._get(token, f"/v1/fundingsources/{source_id}", "fundingsources/get")
             except PlatformCallError as exc:
                 if exc.http_status in (403, 404):
-                    seen.append(f"{source_id}: not visible")
                     continue
                 raise
-            source = _first(body, "fundingsources", "fundingsource")
-            state = str(source.get("status") or "")
-            credit = source.get("available_credit_micro")
-            if state == "ACTIVE" and (credit is None or int(credit) > 0):
-                return True, f"funding source {source_id} ({source.get('type')}) active"
-            seen.append(
-                f"{source_id}: {source.get('type')} {state}"
-                + (f", credit {credit}" if credit is not None else "")
-            )
-        if not seen:
-            return False, "the ad account has no funding source"
-        return False, "no usable funding source (" + "; ".join(seen) + ")"
+            found.append(_first(body, "fundingsources", "fundingsource"))
+        return found
 
     # ---- transport -------------------------------------------------------------------------------
     async def _get(
