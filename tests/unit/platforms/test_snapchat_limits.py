@@ -51,7 +51,7 @@ def test_every_call_takes_token_and_app_allowances_writes_also_the_endpoint_wind
     assert read[0].rate_per_s == 10
     write = limits().for_call("conn-1", "POST /adaccounts/{id}/media", EndpointClass.MEDIA_CREATE)
     assert write[-1].scope == "snapchat:endpoint:conn-1:POST /adaccounts/{id}/media"
-    assert (write[-1].rate_per_s, write[-1].burst) == (5.0, 25)
+    assert (write[-1].rate_per_s, write[-1].burst) == (5.0, 1.0)
 
 
 async def test_exhausted_endpoint_window_blocks_that_endpoint_until_the_reset() -> None:

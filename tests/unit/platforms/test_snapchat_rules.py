@@ -171,8 +171,8 @@ def test_special_ad_categories_are_refused() -> None:
 
 
 def test_square_image_is_not_a_top_snap() -> None:
-    raw = samples.campaign_dict(campaign_id="cmp-square")  # img-1 is 1080x1080
-    raw["schedule"] = raw_campaign()["schedule"]
+    raw = raw_campaign()
+    raw["media"][0].update(width=1080, height=1080)
     assert "media[0].width" in errors(check(raw))
 
 

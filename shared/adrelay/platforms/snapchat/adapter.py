@@ -9,7 +9,9 @@ without its bytes is filled, never created again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from adrelay.events.payloads import ErrorCategory, ValidationIssue
@@ -145,7 +147,7 @@ class SnapchatAdapter(PlatformAdapter):
         would make the engine create a second record."""
         media = await ctx.media_file(_ref(step))
         item = mapper.media_payload(media.asset, target, ctx.tag(step))
-        endpoint = "POST /adaccounts/{id}/media"
+        endpoint = "POST /adaccounts/{ad_account_id}/media"
         record = await self.client.create(
             caller,
             f"/adaccounts/{target.ad_account_id}/media",
@@ -172,7 +174,7 @@ class SnapchatAdapter(PlatformAdapter):
             return outcome
         caller = Caller(ctx.tokens, _target(ctx).connection_id)
         record = await self.client.get(
-            caller, f"/media/{outcome.external_id}", "media", endpoint="GET /media/{id}"
+            caller, f"/media/{outcome.external_id}", "media", endpoint="GET /media/{media_id}"
         )
         if not _uploaded(record):
             try:
@@ -221,21 +223,37 @@ class SnapchatAdapter(PlatformAdapter):
         account = f"/adaccounts/{target.ad_account_id}"
         if step.kind is StepKind.MEDIA:
             return await self.client.list_all(
-                caller, f"{account}/media", "media", endpoint="GET /adaccounts/{id}/media"
+                caller, f"{account}/media", "media", endpoint="GET /adaccounts/{ad_account_id}/media"
             )
         if step.kind is StepKind.CAMPAIGN:
             return await self.client.list_all(
-                caller, f"{account}/campaigns", "campaign", endpoint="GET /adaccounts/{id}/campaigns"
+                caller,
+                f"{account}/campaigns",
+                "campaign",
+                endpoint="GET /adaccounts/{ad_account_id}/campaigns",
             )
         if step.kind is StepKind.CREATIVE:
             return await self.client.list_all(
-                caller, f"{account}/creatives", "creative", endpoint="GET /adaccounts/{id}/creatives"
+                caller,
+                f"{account}/creatives",
+                "creative",
+                endpoint="GET /adaccounts/{ad_account_id}/creatives",
             )
         if step.kind is StepKind.AD_SET:
-            parent_key, parent_path, kind = "campaign", "/campaigns/{}/adsquads", "adsquad"
+            parent_key, parent_path, parent_label, kind = (
+                "campaign",
+                "/campaigns/{}/adsquads",
+                "campaign_id",
+                "adsquad",
+            )
         else:
             ad_set, _ = ctx.ad(_ref(step))
-            parent_key, parent_path, kind = f"ad_set:{ad_set.id}", "/adsquads/{}/ads", "ad"
+            parent_key, parent_path, parent_label, kind = (
+                f"ad_set:{ad_set.id}",
+                "/adsquads/{}/ads",
+                "ad_squad_id",
+                "ad",
+            )
         parent = ctx.outcomes.get(parent_key)
         if parent is not None:
             try:
@@ -243,7 +261,7 @@ class SnapchatAdapter(PlatformAdapter):
                     caller,
                     parent_path.format(parent.external_id),
                     kind,
-                    endpoint="GET " + parent_path.format("{id}"),
+                    endpoint="GET " + parent_path.format("{" + parent_label + "}"),
                 )
             except PlatformCallError as exc:
                 if not is_not_found(exc):
@@ -251,22 +269,22 @@ class SnapchatAdapter(PlatformAdapter):
         # Parent unknown or gone: the account's list holds every child too.
         plural = "adsquads" if kind == "adsquad" else "ads"
         return await self.client.list_all(
-            caller, f"{account}/{plural}", kind, endpoint=f"GET /adaccounts/{{id}}/{plural}"
+            caller, f"{account}/{plural}", kind, endpoint=f"GET /adaccounts/{{ad_account_id}}/{plural}"
         )
 
     # ---- delete -----------------------------------------------------------------------------------
     def deletes(self, kind: StepKind) -> bool:
         """Snap documents DELETE for campaigns, ad squads and ads only (no creative or media delete)."""
-        return kind in _DELETE_PATHS
+        return kind in RESOURCES
 
     async def delete(self, kind: StepKind, external_id: str, ctx: PublishContext) -> None:
-        path = _DELETE_PATHS.get(kind)
-        if path is None:
+        resource = RESOURCES.get(kind)
+        if resource is None:
             return
         caller = Caller(ctx.tokens, _target(ctx).connection_id)
         try:
             await self.client.delete(
-                caller, path.format(external_id), endpoint="DELETE " + path.format("{id}")
+                caller, resource.one(external_id), endpoint="DELETE " + resource.one_path
             )
         except NotFound:
             return
@@ -276,59 +294,89 @@ class SnapchatAdapter(PlatformAdapter):
         """PUT each object back with status ACTIVE, children first so that nothing delivers before the
         whole tree is live (a paused campaign holds its ad squads and ads back)."""
         caller = Caller(ctx.tokens, _target(ctx).connection_id)
-        order = {"ad": 0, "ad_set": 1, "campaign": 2}
-        for key in sorted(objects, key=lambda k: (order.get(k.partition(":")[0], 9), k)):
-            kind = key.partition(":")[0]
-            if kind not in order:
-                continue
-            await self._activate_one(caller, kind, objects[key])
+        order = [StepKind.AD, StepKind.AD_SET, StepKind.CAMPAIGN]
+        for kind in order:
+            for key in sorted(k for k in objects if k.partition(":")[0] == kind.value):
+                await self._activate_one(caller, RESOURCES[kind], objects[key])
 
-    async def _activate_one(self, caller: Caller, kind: str, external_id: str) -> None:
-        snap_kind, read_path = {
-            "ad": ("ad", "/ads/{}"),
-            "ad_set": ("adsquad", "/adsquads/{}"),
-            "campaign": ("campaign", "/campaigns/{}"),
-        }[kind]
+    async def _activate_one(self, caller: Caller, resource: Resource, external_id: str) -> None:
         try:
             entity = await self.client.get(
-                caller, read_path.format(external_id), snap_kind, endpoint="GET " + read_path.format("{id}")
+                caller,
+                resource.one(external_id),
+                resource.kind,
+                endpoint="GET " + resource.one_path,
+                params=resource.read_params,
             )
         except NotFound as exc:
             raise PlatformCallError.of(
                 ErrorCategory.VALIDATION,
-                f"{kind} {external_id} no longer exists on Snapchat",
+                f"{resource.kind} {external_id} no longer exists on Snapchat",
                 http_status=404,
             ) from exc
         if str(entity.get("status", "")).upper() == "ACTIVE":
             return
-        body = {k: v for k, v in entity.items() if k not in READ_ONLY or k == "id"}
-        if kind == "campaign" and "objective_v2_properties" not in body and "objective" in entity:
-            body["objective"] = entity["objective"]
+        body = resource.editable(entity)
         body["status"] = "ACTIVE"
-        collection = {
-            "ad": f"/adsquads/{entity.get('ad_squad_id')}/ads",
-            "ad_set": f"/campaigns/{entity.get('campaign_id')}/adsquads",
-            "campaign": f"/adaccounts/{entity.get('ad_account_id')}/campaigns",
-        }[kind]
-        endpoint = (
-            "PUT "
-            + {
-                "ad": "/adsquads/{id}/ads",
-                "ad_set": "/campaigns/{id}/adsquads",
-                "campaign": "/adaccounts/{id}/campaigns",
-            }[kind]
+        parent = str(entity.get(resource.parent_field))
+        await self.client.update(
+            caller,
+            resource.collection(parent),
+            resource.kind,
+            body,
+            endpoint="PUT " + resource.collection_path,
         )
-        await self.client.update(caller, collection, snap_kind, body, endpoint=endpoint)
 
     async def close(self) -> None:
         await self.http.close()
 
 
-_DELETE_PATHS: dict[StepKind, str] = {
-    StepKind.CAMPAIGN: "/campaigns/{}",
-    StepKind.AD_SET: "/adsquads/{}",
-    StepKind.AD: "/ads/{}",
+@dataclass(frozen=True)
+class Resource:
+    """A deletable, activatable Snap entity: read by id, replaced by a PUT on its parent's collection."""
+
+    kind: str
+    one_path: str  # e.g. "/campaigns/{campaign_id}"
+    collection_path: str  # e.g. "/adaccounts/{ad_account_id}/campaigns"
+    parent_field: str  # the entity attribute holding the collection's parent id
+    read_params: Mapping[str, str] = field(default_factory=dict)
+
+    def one(self, external_id: str) -> str:
+        return _fill(self.one_path, external_id)
+
+    def collection(self, parent_id: str) -> str:
+        return _fill(self.collection_path, parent_id)
+
+    def editable(self, entity: Mapping[str, Any]) -> dict[str, Any]:
+        """The entity as a full PUT body: everything but what Snap computes."""
+        body = {k: v for k, v in entity.items() if k == "id" or k not in READ_ONLY}
+        if self.kind == "adsquad":
+            # A squad created with placement_v2 must be PUT with it (E2025) [S live]; adrelay creates
+            # AUTOMATIC placements, so that is the value when a read does not show it.
+            body.setdefault("placement_v2", {"config": "AUTOMATIC"})
+            body.pop("placement", None)
+        if self.kind == "campaign" and "objective_v2_properties" not in entity and "objective" in entity:
+            body["objective"] = entity["objective"]  # a legacy campaign keeps its only objective
+        return body
+
+
+RESOURCES: dict[StepKind, Resource] = {
+    StepKind.AD: Resource("ad", "/ads/{ad_id}", "/adsquads/{ad_squad_id}/ads", "ad_squad_id"),
+    StepKind.AD_SET: Resource(
+        "adsquad",
+        "/adsquads/{ad_squad_id}",
+        "/campaigns/{campaign_id}/adsquads",
+        "campaign_id",
+        {"return_placement_v2": "true"},  # plain reads hide placement_v2 [S live]
+    ),
+    StepKind.CAMPAIGN: Resource(
+        "campaign", "/campaigns/{campaign_id}", "/adaccounts/{ad_account_id}/campaigns", "ad_account_id"
+    ),
 }
+
+
+def _fill(template: str, value: str) -> str:
+    return re.sub(r"\{[a-z_]+\}", lambda _: value, template, count=1)
 
 
 def _target(ctx: PublishContext) -> SnapchatTarget:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -100,11 +101,19 @@ class SnapClient:
         )
         return self._single(body, kind)
 
-    async def get(self, caller: Caller, path: str, kind: str, *, endpoint: str) -> dict[str, Any]:
+    async def get(
+        self, caller: Caller, path: str, kind: str, *, endpoint: str, params: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """One entity; NotFound when Snap says it does not exist (404 / E3004)."""
         try:
             body = await self._call(
-                caller, "GET", API_PREFIX + path, endpoint=endpoint, klass=EndpointClass.READ, write=False
+                caller,
+                "GET",
+                API_PREFIX + path,
+                endpoint=endpoint,
+                klass=EndpointClass.READ,
+                write=False,
+                params=dict(params or {}),
             )
         except PlatformCallError as exc:
             if is_not_found(exc):

@@ -102,15 +102,16 @@ class SnapLimits:
         return f"snapchat:endpoint:{connection_id}:{endpoint}"
 
     def for_call(self, connection_id: str, endpoint: str, klass: EndpointClass) -> list[Limit]:
-        rps = self.settings.token_rps
+        """Even pacing (burst 1): Snap counts calls in fixed windows, and calls spaced at the allowed
+        rate never put more than the allowance into any one window, whatever its alignment."""
         limits = [
-            Limit(self.token_scope(connection_id), rps, max(rps, 1.0)),
-            Limit(self.app_scope(), APP_RPS, APP_RPS),
+            Limit(self.token_scope(connection_id), self.settings.token_rps, 1.0),
+            Limit(self.app_scope(), APP_RPS, 1.0),
         ]
         allowance = ENDPOINT_ALLOWANCE.get(klass)
         if allowance is not None:
             limits.append(
-                Limit(self.endpoint_scope(connection_id, endpoint), allowance / ENDPOINT_WINDOW_S, allowance)
+                Limit(self.endpoint_scope(connection_id, endpoint), allowance / ENDPOINT_WINDOW_S, 1.0)
             )
         return limits
 
