@@ -706,3 +706,22 @@ async def test_daily_metrics_per_level_sync_and_by_task_agree(
     assert total.spend_micros == sum(r.spend_micros for r in by_level["ad"])
     for row in rows:
         assert row.spend_micros == int(Decimal(row.raw["metrics"]["spend"]) * 1_000_000)
+
+
+async def test_a_refused_delete_fails_while_the_object_lives_and_passes_once_it_is_gone(
+    adapter: TikTokAdapter, control: Control, media_server: MediaServer, media_store: MediaStore
+) -> None:
+    campaign = sample(media_server)
+    ctx = context(campaign, media_store)
+    created = await adapter.create(step_of(adapter, campaign, "campaign"), ctx)
+    await control.fault(effect="permission", method="POST", path="/campaign/status/update/$", count=1)
+    with pytest.raises(PlatformCallError) as caught:
+        await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)
+    assert caught.value.category is ErrorCategory.PERMISSION
+    await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)
+    await control.fault(effect="permission", method="POST", path="/campaign/status/update/$", count=1)
+    await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)  # refused, but it is gone: fine
+    await control.fault(effect="transient", method="POST", path="/campaign/status/update/$", count=1)
+    with pytest.raises(PlatformCallError) as transient:  # says nothing about the object: the engine retries
+        await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)
+    assert transient.value.retryable

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from adrelay.events.payloads import ErrorCategory, ValidationIssue
-from adrelay.model import Campaign, Platform, PlatformTarget, TikTokTarget
+from adrelay.model import Campaign, MediaKind, Platform, PlatformTarget, TikTokTarget
 from adrelay.platforms.auth import AccountStatus
 from adrelay.platforms.base import (
     NotReady,
@@ -104,7 +104,7 @@ class TikTokAdapter(PlatformAdapter):
             if step.kind is StepKind.MEDIA:
                 assert step.ref is not None
                 asset = media[step.ref]
-                upload = IMAGE_UPLOAD if asset.mime_type.startswith("image/") else VIDEO_UPLOAD
+                upload = IMAGE_UPLOAD if asset.kind is MediaKind.IMAGE else VIDEO_UPLOAD
                 payload: dict[str, Any] = mapper.upload_fields(tiktok, asset, tag, f"{{md5:{asset.id}}}")
                 payload["file"] = str(asset.url)
                 out.append(PlannedObject(step.key, step.kind, f"POST {upload}", payload))
@@ -276,10 +276,9 @@ class TikTokAdapter(PlatformAdapter):
         except PlatformCallError as exc:
             if exc.error.platform_code == str(NOT_EXIST):
                 return
-            # A deleted object "cannot change status again": TikTok refuses with a parameter error.
-            if exc.category is ErrorCategory.VALIDATION and await self._gone(
-                kind, external_id, target, token
-            ):
+            # A deleted object "cannot change status again": TikTok refuses (a parameter error in
+            # practice; the code is UNCONFIRMED). Whatever the refusal, it is fine if the object is gone.
+            if exc.category not in RETRIED and await self._gone(kind, external_id, target, token):
                 return
             raise
 
