@@ -47,6 +47,7 @@ from adrelay.observability.logging import redact, register_secret
 from adrelay.platforms.auth import AccountStatus, PlatformAuth, ReauthNeeded, TokenGrant, TokenInfo
 from adrelay.platforms.errors import OutcomeUnknown, PlatformCallError
 from adrelay.platforms.http import Limiter
+from adrelay.platforms.registry import auth_for
 from adrelay.platforms.settings import PlatformSettings
 from adrelay.storage.db import Database
 
@@ -69,21 +70,6 @@ class Context:
 
 
 NO_CONTEXT = Context()
-
-
-def default_auth(platform: Platform, settings: PlatformSettings, limiter: Limiter) -> PlatformAuth:
-    """The real-API auth module of a platform (imported when first needed)."""
-    if platform is Platform.META:
-        from adrelay.platforms.meta.auth import MetaAuth
-
-        return MetaAuth(settings, limiter)
-    if platform is Platform.TIKTOK:
-        from adrelay.platforms.tiktok.auth import TikTokAuth
-
-        return TikTokAuth(settings, limiter)
-    from adrelay.platforms.snapchat.auth import SnapchatAuth
-
-    return SnapchatAuth(settings, limiter)
 
 
 class ConnectionManager:
@@ -116,7 +102,7 @@ class ConnectionManager:
 
     def auth(self, platform: Platform) -> PlatformAuth:
         if platform not in self._auths:
-            self._auths[platform] = default_auth(platform, self.settings, self.limiter)
+            self._auths[platform] = auth_for(platform, self.settings, self.limiter)
         return self._auths[platform]
 
     async def close(self) -> None:
