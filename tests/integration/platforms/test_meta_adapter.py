@@ -472,6 +472,20 @@ async def test_a_refused_delete_of_a_live_object_is_not_taken_for_success(
     assert await sb.counts(live=True) == {"campaign": 1}
 
 
+async def test_a_refused_second_delete_of_a_deleted_object_counts_as_done(
+    adapter: MetaAdapter, sb: Sandbox, media_server: MediaServer, store: MediaStore
+) -> None:
+    ctx = context(sample(media_server), store)
+    created = await adapter.create(step_of(adapter, ctx.campaign, "campaign"), ctx)
+    await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)
+    await sb.fault("validation", "DELETE", f"/{created.external_id}$", count=1)
+    await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)
+    await sb.fault("permission", "DELETE", f"/{created.external_id}$", count=1)
+    with pytest.raises(PlatformCallError) as refused:
+        await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)
+    assert refused.value.category is ErrorCategory.PERMISSION
+
+
 async def test_activation_sets_campaign_ad_sets_and_ads_active(
     adapter: MetaAdapter, sb: Sandbox, media_server: MediaServer, store: MediaStore
 ) -> None:
@@ -677,7 +691,8 @@ async def test_remote_validation_checks_ad_sets_once_the_campaign_exists(
     ctx = context(Campaign.model_validate(raw), store)
     ctx.outcomes["campaign"] = await adapter.create(step_of(adapter, ctx.campaign, "campaign"), ctx)
     issues = await adapter.remote_validate(ctx)
-    assert [i.path for i in issues] == ["ad_sets[1]"]  # DSA payer/beneficiary for the EU
+    assert [i.path for i in issues] == ["ad_sets[1].targeting.countries"]  # DSA payer/beneficiary for the EU
+    assert "No Beneficiary or Payer Provided" in issues[0].message
     assert await sb.counts() == {"campaign": 1}
 
 

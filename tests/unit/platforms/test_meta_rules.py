@@ -129,24 +129,6 @@ def test_campaign_budget_below_every_ad_sets_minimum_warns() -> None:
     assert "budget.amount" in warnings(issues)
 
 
-def test_the_account_must_be_reachable_able_to_spend_and_in_the_campaigns_currency() -> None:
-    unreachable = AccountStatus(account_id="act_1", reachable=False, can_spend=False, reason="not_reachable")
-    assert "not reachable" in errors(validate(build(), TARGET, unreachable))["target.ad_account_id"]
-    unfunded = AccountStatus(account_id="act_1", reachable=True, can_spend=False, reason="unfunded")
-    assert "cannot spend: unfunded" in errors(validate(build(), TARGET, unfunded))["target.ad_account_id"]
-    euro = AccountStatus(account_id="act_1", reachable=True, can_spend=True, currency="EUR")
-    assert "EUR" in errors(validate(build(), TARGET, euro))["ad_sets[0].budget.amount.currency"]
-
-
-def test_a_schedule_that_has_ended_is_refused_and_a_past_start_warns() -> None:
-    past = datetime.now(UTC) - timedelta(days=3)
-    ended = {"start_time": past.isoformat(), "end_time": (past + timedelta(days=1)).isoformat()}
-    assert "schedule.end_time" in errors(validate(build(schedule=ended), TARGET, None))
-    running = {"start_time": past.isoformat(), "end_time": (past + timedelta(days=30)).isoformat()}
-    issues = validate(build(schedule=running), TARGET, None)
-    assert errors(issues) == {} and "schedule.start_time" in warnings(issues)
-
-
 def test_targeting_warnings() -> None:
     campaign = build(
         special_ad_categories=["housing"],

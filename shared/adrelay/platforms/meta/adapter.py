@@ -322,15 +322,16 @@ class MetaAdapter(PlatformAdapter):
                 ErrorCategory.TRANSIENT, f"delete of {external_id} went unanswered"
             ) from exc
         except PlatformCallError as exc:
-            if not _missing(exc):
+            # Deleting what is already gone may be refused (100/33 or another parameter error):
+            # success if the object reads as DELETED or cannot be read at all.
+            if exc.category is not ErrorCategory.VALIDATION or not await self._gone(
+                external_id, token, account
+            ):
                 raise
-            await self._confirm_gone(external_id, token, account, exc)
 
-    async def _confirm_gone(
-        self, external_id: str, token: str, account: str, refusal: PlatformCallError
-    ) -> None:
-        """Meta refused the delete as if the object did not exist: deleted objects stay readable, so a
-        readable, not-deleted object means the refusal was something else (missing permission)."""
+    async def _gone(self, external_id: str, token: str, account: str) -> bool:
+        """Deleted objects stay readable with status DELETED; one that cannot be read at all never
+        existed under this account. Anything else (a live object) means the delete really failed."""
         try:
             body = await self.client.get(
                 external_id,
@@ -341,10 +342,9 @@ class MetaAdapter(PlatformAdapter):
             )
         except PlatformCallError as exc:
             if _missing(exc):
-                return  # unreadable: it never existed under this account, or is gone for good
+                return True
             raise
-        if str(body.get("status") or "") not in {"DELETED", "ARCHIVED"}:
-            raise refusal
+        return str(body.get("status") or "") == "DELETED"
 
     async def activate(self, ctx: PublishContext, objects: Mapping[str, str]) -> None:
         account = _meta(ctx.target).ad_account_id
@@ -398,6 +398,9 @@ AD_SET_FIELD_PATHS = {
     "start_time": "schedule.start_time",
     "end_time": "schedule.end_time",
     "name": "name",
+    # Meta asks for a DSA beneficiary and payer because the ad set reaches the EU.
+    "dsa_beneficiary": "targeting.countries",
+    "dsa_payor": "targeting.countries",
 }
 
 

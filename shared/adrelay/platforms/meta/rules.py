@@ -2,14 +2,15 @@
 
 Errors are rules Meta enforces (per its docs, its spec, or errors it is known to return); warnings
 are rules the reference marks UNCONFIRMED, and things Meta accepts but displays or applies
-differently. Each issue names the campaign field at fault as a dotted path.
+differently. Each issue names the campaign field at fault as a dotted path. What holds for every
+platform (the account can spend in the campaign's currency, the schedule has not ended) is checked
+once by the orchestrator, not here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from adrelay.events.payloads import ValidationIssue
 from adrelay.model import (
@@ -50,11 +51,9 @@ EU_COUNTRIES = frozenset(
 def validate(campaign: Campaign, target: MetaTarget, account: AccountStatus | None) -> list[ValidationIssue]:
     return [
         *_money(campaign),
-        *_account(campaign, account),
         *_minimums(campaign, account),
         *_objective_and_goals(campaign, target),
         *_bidding(campaign),
-        *_schedule(campaign),
         *_targeting(campaign),
         *_creatives(campaign),
         *_media(campaign),
@@ -87,24 +86,6 @@ def _money(campaign: Campaign) -> Iterator[ValidationIssue]:
             yield _error(path, exc.message)
         if money.currency == "VND":
             yield _warning(path, "Meta's unit for VND is unconfirmed; adrelay sends whole dong")
-
-
-def _account(campaign: Campaign, account: AccountStatus | None) -> Iterator[ValidationIssue]:
-    if account is None:
-        return
-    if not account.reachable:
-        yield _error(
-            "target.ad_account_id", f"the ad account is not reachable: {account.reason or 'unknown'}"
-        )
-    elif not account.can_spend:
-        yield _error(
-            "target.ad_account_id", f"the ad account cannot spend: {account.reason or account.status}"
-        )
-    if account.currency and account.currency != campaign.currency:
-        yield _error(
-            next(_amounts(campaign))[0] + ".currency",
-            f"Meta budgets are in the ad account's currency {account.currency}, not {campaign.currency}",
-        )
 
 
 def _account_daily_minimum(account: AccountStatus | None) -> int | None:
@@ -201,21 +182,6 @@ def _bidding(campaign: Campaign) -> Iterator[ValidationIssue]:
                 f"ad_sets[{i}].bid_strategy",
                 "with a campaign budget Meta sets one bid strategy on the campaign: every ad set must use "
                 f"{first.value}",
-            )
-
-
-def _schedule(campaign: Campaign) -> Iterator[ValidationIssue]:
-    now = datetime.now(UTC)
-    for path, schedule in [("schedule", campaign.schedule)] + [
-        (f"ad_sets[{i}].schedule", s.schedule)
-        for i, s in enumerate(campaign.ad_sets)
-        if s.schedule is not None
-    ]:
-        if schedule.end_time is not None and schedule.end_time <= now:
-            yield _error(f"{path}.end_time", "the end time has passed")
-        elif schedule.start_time < now:
-            yield _warning(
-                f"{path}.start_time", "the start time has passed: Meta starts delivery at activation"
             )
 
 
