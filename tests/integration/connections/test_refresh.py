@@ -7,8 +7,11 @@ import asyncio
 
 import asyncpg
 import httpx
+import pytest
 
 from adrelay.connections import ConnectionManager, ConnectionStatus, ConnectionTokens, TokenCipher
+from adrelay.events.payloads import ErrorCategory
+from adrelay.platforms.errors import PlatformCallError
 from adrelay.storage.db import Database
 from sandbox.snapchat import fixtures as snap_fx
 from tests.conftest import RuntimeEnv
@@ -176,3 +179,38 @@ async def test_a_refused_refresh_needs_reauthentication_once_and_reauth_restores
     restored = await manager.reauth(connection_id, {"code": f"again-{connection_id}"})
     assert restored.status is ConnectionStatus.ACTIVE and restored.status_reason is None
     assert (await manager.preflight(connection_id, snap_fx.DEMO_AD_ACCOUNT_ID)).can_spend
+
+
+async def test_a_refresh_outage_changes_nothing_and_an_unanswered_refresh_is_found_out_on_the_next(
+    manager: ConnectionManager, sandboxes: Sandboxes, db: asyncpg.Pool, key: str, connection_id: str
+) -> None:
+    await seed_code(sandboxes, f"code-{connection_id}")
+    await manager.connect("snapchat", {"code": f"code-{connection_id}"}, "Snap", connection_id=connection_id)
+    tokens = ConnectionTokens(manager, connection_id)
+    access, refresh = await stored(db, key, connection_id)
+    token_path = "^/login/oauth2/access_token$"
+
+    # Snapchat's token endpoint is down: the caller gets a retryable error, the row is untouched.
+    await sandboxes.fault("snapchat", {"effect": "transient", "match": {"path": token_path}, "count": 1})
+    with pytest.raises(PlatformCallError) as err:
+        await tokens.after_auth_error(access)
+    assert err.value.category is ErrorCategory.TRANSIENT and err.value.retryable
+    assert await stored(db, key, connection_id) == (access, refresh)
+    renewed = await tokens.after_auth_error(access)
+    assert renewed and renewed != access
+    access, refresh = await stored(db, key, connection_id)
+
+    # The refresh is applied at Snapchat but its answer is lost: the stored refresh token is now spent
+    # and adrelay cannot know. The caller gets a retryable error (never OutcomeUnknown: that one means
+    # "a create may have happened" to the engine) ...
+    await sandboxes.fault(
+        "snapchat", {"effect": "drop_after_apply", "match": {"path": token_path}, "count": 1}
+    )
+    with pytest.raises(PlatformCallError) as err:
+        await tokens.after_auth_error(access)
+    assert err.value.category is ErrorCategory.TRANSIENT
+    assert await stored(db, key, connection_id) == (access, refresh)
+    # ... and the next refresh learns the truth: a person must re-authenticate, said once.
+    assert await tokens.after_auth_error(access) is None
+    assert (await manager.get(connection_id)).status is ConnectionStatus.REAUTH_REQUIRED
+    assert len(await reauth_events(db, connection_id)) == 1
