@@ -350,6 +350,20 @@ async def test_lookup_pages_through_every_ad_label(
     assert sum("after" in r["query"] for r in pages) >= 2
 
 
+async def test_an_edge_refusing_deleted_in_the_status_list_is_asked_again_without_it(
+    adapter: MetaAdapter, sb: Sandbox, media_server: MediaServer, store: MediaStore
+) -> None:
+    ctx = context(sample(media_server), store)
+    step = step_of(adapter, ctx.campaign, "campaign")
+    created = await adapter.create(step, ctx)
+    message = "(#100) Param effective_status[3] must be one of {ACTIVE, PAUSED, ARCHIVED, IN_PROCESS}"
+    await sb.fault("validation", "GET", LOOKUP_PATH, params={"message": message}, count=1)
+    found = await adapter.lookup(step, ctx)
+    assert found is not None and found.external_id == created.external_id
+    asked = [r["query"]["effective_status"] for r in await sb.requests() if r["method"] == "GET"]
+    assert "DELETED" in asked[-2] and "DELETED" not in asked[-1]
+
+
 async def test_two_objects_with_one_tag_are_a_conflict_not_a_match(
     adapter: MetaAdapter, media_server: MediaServer, store: MediaStore
 ) -> None:

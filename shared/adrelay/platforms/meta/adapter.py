@@ -253,16 +253,8 @@ class MetaAdapter(PlatformAdapter):
             parent = ctx.outcomes.get(f"ad_set:{ad_set.id}")
             path = f"{parent.external_id}/ads" if parent else f"{account}/ads"
             statuses, fields = AD_STATUSES, "id,name,effective_status,creative{id}"
-        rows = await self.client.list_all(
-            path,
-            token,
-            endpoint=f"GET /{step.kind.value} lookup",
-            account=account,
-            params={
-                "fields": fields,
-                "effective_status": statuses,
-                "filtering": [{"field": "name", "operator": "CONTAIN", "value": tag}],
-            },
+        rows = await self._named(
+            path, token, account, tag, fields, statuses, f"GET /{step.kind.value} lookup"
         )
         row = _only_tagged(rows, tag, "name", step)
         if row is None:
@@ -272,6 +264,26 @@ class MetaAdapter(PlatformAdapter):
         if isinstance(creative, dict) and creative.get("id"):
             data["creative_id"] = str(creative["id"])
         return StepOutcome(str(row["id"]), data)
+
+    async def _named(
+        self, path: str, token: str, account: str, tag: str, fields: str, statuses: list[str], endpoint: str
+    ) -> list[Json]:
+        """Objects on a list edge whose name contains the tag, in any of `statuses`. Whether an edge
+        takes DELETED in that list is UNCONFIRMED: if Meta refuses the status list, ask again without
+        it (a deleted object is then simply not found, as Meta's own docs describe)."""
+        params: dict[str, Any] = {
+            "fields": fields,
+            "effective_status": statuses,
+            "filtering": [{"field": "name", "operator": "CONTAIN", "value": tag}],
+        }
+        try:
+            return await self.client.list_all(path, token, endpoint=endpoint, account=account, params=params)
+        except PlatformCallError as exc:
+            blamed = " ".join(exc.error.blamed_fields) + " " + exc.error.message
+            if exc.category is not ErrorCategory.VALIDATION or "effective_status" not in blamed.lower():
+                raise
+        params["effective_status"] = [s for s in statuses if s != "DELETED"]
+        return await self.client.list_all(path, token, endpoint=endpoint, account=account, params=params)
 
     async def _find_creative(self, tag: str, account: str, token: str) -> StepOutcome | None:
         labels = await self.client.list_all(
