@@ -27,6 +27,7 @@ from adrelay.platforms.settings import PlatformSettings, TikTokSettings
 from adrelay.platforms.tiktok import create_adapter, mapper
 from adrelay.platforms.tiktok.adapter import TikTokAdapter
 from sandbox.common.cli import build
+from sandbox.tiktok import settings as tiktok_settings
 from sandbox.tiktok.fixtures import (
     ACCESS_TOKEN,
     ADVERTISER_ID,
@@ -41,15 +42,20 @@ from tests.support.samples import campaign_dict
 from tests.support.tokens import StaticTokens
 
 API = "/open_api/v1.3"
+# Applied before every test: the defaults of every switch and limit a test may change, so no test
+# inherits another's configuration.
 CONFIG: dict[str, Any] = {
     "review_delay_s": 0.2,
     "video_processing_s": 0.0,
     "list_read_lag_ms": 0,
+    "switches": dict(tiktok_settings.SWITCHES),
     "rate_limits": {
+        **tiktok_settings.RATE_LIMITS,
         "default_qps": 1000,
         "default_qpm": 100_000,
         "ad_create_qps": 1000,
         "ad_create_qpm": 100_000,
+        "campaign_get_qps": None,
     },
 }
 
