@@ -149,7 +149,9 @@ def test_an_optimization_goal_the_objective_lacks_is_an_error() -> None:
 def test_conversion_objectives_need_the_pixel() -> None:
     raw = campaign_dict()
     raw["objective"] = "sales"
-    assert set(errors(check(raw))) == {"targets.tiktok.pixel_id"}
+    issues = check(raw)
+    assert set(errors(issues)) == {"targets.tiktok.pixel_id"}
+    assert [i.path for i in issues].count("targets.tiktok.pixel_id") == 1  # once, not per ad set
     assert errors(check(raw, PIXEL_TARGET)) == {}
 
 

@@ -144,9 +144,10 @@ def _objective(campaign: Campaign, target: TikTokTarget, issues: Issues) -> None
     if SpecialAdCategory.POLITICS in campaign.special_ad_categories:
         index = campaign.special_ad_categories.index(SpecialAdCategory.POLITICS)
         issues.error(f"special_ad_categories[{index}]", "TikTok does not allow political ads")
-    if _name_issue(campaign.name):
+    if mapper.has_emoji(campaign.name):
         issues.warning("name", "emoji are not allowed in TikTok names; they are left out")
     goals = mapper.GOALS[campaign.objective]
+    needs_pixel = False
     for index, ad_set in enumerate(campaign.ad_sets):
         path = f"ad_sets[{index}]"
         goal = goals.get(ad_set.optimization_goal)
@@ -158,25 +159,21 @@ def _objective(campaign: Campaign, target: TikTokTarget, issues: Issues) -> None
                 f" (use one of {supported} or leave it empty)",
             )
             continue
-        if goal in mapper.PIXEL_GOALS and target.pixel_id is None:
-            issues.error(
-                "targets.tiktok.pixel_id",
-                f"{campaign.objective.value} optimizes for conversions: set pixel_id",
-            )
+        needs_pixel = needs_pixel or goal in mapper.PIXEL_GOALS
         if ad_set.conversion_event is not None and goal not in mapper.PIXEL_GOALS:
             issues.warning(
                 f"{path}.conversion_event", f"not used: {goal} does not optimize for a pixel event"
             )
+    if needs_pixel and target.pixel_id is None:
+        issues.error(
+            "targets.tiktok.pixel_id", f"{campaign.objective.value} optimizes for conversions: set pixel_id"
+        )
     if campaign.objective is Objective.ENGAGEMENT and target.identity_type == "CUSTOMIZED_USER":
         issues.warning(
             "targets.tiktok.identity_type",
             "ENGAGEMENT (follower) campaigns promote a TikTok account; a CUSTOMIZED_USER identity may be "
             "refused (UNCONFIRMED)",
         )
-
-
-def _name_issue(name: str) -> bool:
-    return mapper.has_emoji(name)
 
 
 # ---- money ---------------------------------------------------------------------------------------------
@@ -306,7 +303,7 @@ def _ad_set(campaign: Campaign, ad_set: AdSet, path: str, issues: Issues) -> Non
                 f"{path}.targeting.age_min",
                 f"TikTok refuses 13-17 targeting in {', '.join(restricted)} (error 40065)",
             )
-    if _name_issue(ad_set.name):
+    if mapper.has_emoji(ad_set.name):
         issues.warning(f"{path}.name", "emoji are not allowed in TikTok names; they are left out")
     if ad_set.budget is not None and ad_set.budget.period == "lifetime":
         if campaign.schedule_for(ad_set).end_time is None:
@@ -355,7 +352,7 @@ def _ad(campaign: Campaign, ad: Ad, path: str, issues: Issues) -> None:
         issues.warning(
             f"{path}.creative.call_to_action", "TikTok has no 'get offer' button; LEARN_MORE is used"
         )
-    if _name_issue(ad.name):
+    if mapper.has_emoji(ad.name):
         issues.warning(f"{path}.name", "emoji are not allowed in TikTok names; they are left out")
     url = mapper.landing_page_url(campaign, ad)
     if len(url) > 999:
