@@ -97,11 +97,12 @@ def contract_check() -> None:
 
 
 def _register_subcommands() -> None:
-    from adrelay.cli import publishing
+    from adrelay.cli import operations, publishing
     from adrelay.cli.connections import connections
 
     publishing.register(main)
     main.add_command(connections)
+    operations.register(main)
 
 
 _register_subcommands()
