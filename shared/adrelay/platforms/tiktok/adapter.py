@@ -67,6 +67,9 @@ RETRIED = frozenset({ErrorCategory.AUTH, ErrorCategory.RATE_LIMIT, ErrorCategory
 
 class TikTokAdapter(PlatformAdapter):
     platform = Platform.TIKTOK
+    # TikTok says some fields of a new file "may lag ~10 s" (platform-apis §2.7): after an unanswered
+    # create, wait that long before trusting a lookup that finds nothing.
+    lookup_settle_s = 10.0
 
     def __init__(
         self,
