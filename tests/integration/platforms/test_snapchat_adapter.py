@@ -12,8 +12,10 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -27,7 +29,7 @@ from adrelay.platforms.base import DELETE_ORDER, NotReady, PublishContext, Step,
 from adrelay.platforms.errors import LookupIncomplete, OutcomeUnknown, PlatformCallError
 from adrelay.platforms.http import Limit, Limiter, RateLimitWait
 from adrelay.platforms.settings import PlatformSettings, SnapchatSettings
-from adrelay.platforms.snapchat import create_adapter
+from adrelay.platforms.snapchat import create_adapter, create_reporting
 from adrelay.platforms.snapchat.adapter import SnapchatAdapter
 from adrelay.platforms.snapchat.classify import is_not_found
 from sandbox.common.cli import build
@@ -717,3 +719,70 @@ async def test_validate_catches_snapchat_rules(adapter: SnapchatAdapter, media_s
     assert [(i.path, i.severity) for i in issues if i.severity == "error"] == [("media[0].width", "error")]
     wrong = samples.targets()[0]
     assert adapter.validate(square, wrong, None)[0].path == "targets"
+
+
+# ---- reporting ------------------------------------------------------------------------------------
+async def test_reporting_gives_daily_rows_per_level_in_exact_micros(
+    adapter: SnapchatAdapter, snap: Sandbox, limiter: MemoryLimiter, media_server: MediaServer, tmp_path: Path
+) -> None:
+    await snap.configure(switches={"metrics_impressions_per_s": 400})
+    now = datetime.now(UTC)
+    live = snap_campaign(
+        media_server.base_url,
+        schedule={
+            "start_time": (now - timedelta(hours=1)).isoformat(),
+            "end_time": (now + timedelta(days=30)).isoformat(),
+            "timezone": fixtures.DEMO_TIMEZONE,
+        },
+    )
+    store = MediaStore(str(tmp_path))
+    ctx = PublishContext("pub-report", live, TARGET, StaticTokens(fixtures.DEMO_ACCESS_TOKEN), store)
+    await publish(adapter, ctx)
+    await adapter.activate(
+        ctx, {k: o.external_id for k, o in ctx.outcomes.items() if not k.startswith(("media", "creative"))}
+    )
+    await asyncio.sleep(1.0)  # reviews pass after 0.2 s; then the ads deliver
+    await adapter.delete(
+        StepKind.CAMPAIGN, ctx.external_id("campaign"), ctx
+    )  # delivery stops: numbers freeze
+    await store.close()
+    reporting = create_reporting(settings_for(snap), limiter)
+    try:
+        today = datetime.now(ZoneInfo(fixtures.DEMO_TIMEZONE)).date()
+        rows = await reporting.daily_metrics(
+            fixtures.DEMO_ACCESS_TOKEN,
+            fixtures.DEMO_AD_ACCOUNT_ID,
+            ctx.external_id("campaign"),
+            today - timedelta(days=1),
+            today,
+            connection_id="conn-snap",
+        )
+    finally:
+        await reporting.close()
+    by_level: dict[str, list[Any]] = {"campaign": [], "ad_set": [], "ad": []}
+    for row in rows:
+        by_level[row.level].append(row)
+    assert {r.external_id for r in by_level["campaign"]} == {ctx.external_id("campaign")}
+    assert {r.external_id for r in by_level["ad_set"]} == {
+        ctx.external_id("ad_set:as-1"),
+        ctx.external_id("ad_set:as-2"),
+    }
+    assert len({r.external_id for r in by_level["ad"]}) == 4
+    campaign_total = sum(r.impressions for r in by_level["campaign"])
+    assert campaign_total > 0
+    for level in ("ad_set", "ad"):
+        assert sum(r.impressions for r in by_level[level]) == campaign_total
+        assert sum(r.spend_micros for r in by_level[level]) == sum(
+            r.spend_micros for r in by_level["campaign"]
+        )
+    for row in rows:
+        assert row.date in (today, today - timedelta(days=1))
+        assert row.spend_micros == row.impressions * 5000 and isinstance(row.spend_micros, int)  # $5 CPM
+        assert row.raw["stats"]["impressions"] == row.impressions
+    stats_calls = [e for e in await snap.requests("GET") if e["path"].endswith("/stats")]
+    assert len(stats_calls) == 7
+    midnight = datetime.combine(
+        today - timedelta(days=1), datetime.min.time(), ZoneInfo(fixtures.DEMO_TIMEZONE)
+    )
+    assert {e["query"]["start_time"] for e in stats_calls} == {midnight.isoformat()}
+    assert {e["query"]["granularity"] for e in stats_calls} == {"DAY"}
