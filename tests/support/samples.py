@@ -45,22 +45,47 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def fresh_media(files: dict[str, bytes]) -> dict[str, str]:
+    """New media content (never uploaded before, so no upload cache applies), added to a media
+    server's `files`; returns the file name per role (image, cover, video)."""
+    import random
+
+    rng = random.Random()
+    names = {}
+    for role, data in (
+        ("image", png(1080, 1920, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))),
+        ("cover", png(1080, 1920, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))),
+        ("video", mp4() + uuid.uuid4().bytes),
+    ):
+        name = f"{role}-{uuid.uuid4().hex[:8]}.{'mp4' if role == 'video' else 'png'}"
+        files[name] = data
+        names[role] = name
+    return names
+
+
 def campaign_dict(
     campaign_id: str | None = None,
     media_base: str = "http://127.0.0.1:18090",
     ad_sets: int = 2,
     ads_per_set: int = 2,
     currency: str = "USD",
+    media_files: dict[str, bytes] | None = None,
+    media_names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The sample campaign: `ad_sets` × `ads_per_set` ads alternating an image and a video (with its
+    cover). `media_names`/`media_files` (from `fresh_media`) replace the default sample media."""
     campaign_id = campaign_id or f"cmp-{uuid.uuid4().hex[:12]}"
+    files = media_files or MEDIA_FILES
+    names = media_names or {"image": "image.png", "cover": "cover.png", "video": "video.mp4"}
+    image_bytes, cover_bytes, video_bytes = files[names["image"]], files[names["cover"]], files[names["video"]]
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     media = [
         {
             "id": "img-1",
             "kind": "image",
-            "url": f"{media_base}/media/image.png",
-            "sha256": sha256(IMAGE_BYTES),
-            "size_bytes": len(IMAGE_BYTES),
+            "url": f"{media_base}/media/{names['image']}",
+            "sha256": sha256(image_bytes),
+            "size_bytes": len(image_bytes),
             "mime_type": "image/png",
             "width": 1080,
             "height": 1920,
@@ -68,9 +93,9 @@ def campaign_dict(
         {
             "id": "img-cover",
             "kind": "image",
-            "url": f"{media_base}/media/cover.png",
-            "sha256": sha256(COVER_BYTES),
-            "size_bytes": len(COVER_BYTES),
+            "url": f"{media_base}/media/{names['cover']}",
+            "sha256": sha256(cover_bytes),
+            "size_bytes": len(cover_bytes),
             "mime_type": "image/png",
             "width": 1080,
             "height": 1920,
@@ -78,9 +103,9 @@ def campaign_dict(
         {
             "id": "vid-1",
             "kind": "video",
-            "url": f"{media_base}/media/video.mp4",
-            "sha256": sha256(VIDEO_BYTES),
-            "size_bytes": len(VIDEO_BYTES),
+            "url": f"{media_base}/media/{names['video']}",
+            "sha256": sha256(video_bytes),
+            "size_bytes": len(video_bytes),
             "mime_type": "video/mp4",
             "width": 1080,
             "height": 1920,

@@ -234,7 +234,8 @@ class Journal:
 
     # ---- leases ----------------------------------------------------------------------------------
     async def claim(self, limit: int, exclude: Iterable[str] = ()) -> list[RunRecord]:
-        """Take up to `limit` runnable runs whose timer is due and whose lease is free or expired."""
+        """Take up to `limit` runnable runs whose timer is due and whose lease is free, expired, or our
+        own from before a restart (the caller excludes the runs it is driving right now)."""
         if limit <= 0:
             return []
         async with self.db.transaction() as conn:
@@ -248,7 +249,8 @@ class Journal:
                 from (
                     select publish_id, platform from publisher_runs
                     where platform = $1 and state = any($5::text[]) and next_attempt_at <= clock_timestamp()
-                      and (lease_expires_at is null or lease_expires_at < clock_timestamp())
+                      and (lease_expires_at is null or lease_expires_at < clock_timestamp()
+                           or lease_owner = $2)  -- our own stale lease: this replica restarted
                       and not (publish_id = any($6::text[]))
                     order by next_attempt_at
                     limit $4

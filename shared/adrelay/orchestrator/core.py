@@ -29,7 +29,6 @@ from adrelay.events import (
     PlatformRolledBack,
     PublishCampaign,
     PublishStatusChanged,
-    ReauthRequired,
     RollbackRequested,
     stable_event_id,
 )
@@ -253,7 +252,7 @@ class Orchestrator:
         async with self.runtime.db.connection() as conn:
             command = await store.command_of(conn, publish_id)
         try:
-            verdict = await validate(command, self.adapters, self.connections, self.caps)
+            verdict = await validate(command, self.adapters, self.connections, self.caps, publish_id)
         except Exception as exc:  # a platform or the database is unavailable: check again soon
             log.warning("check of %s could not finish (%r); retrying", publish_id, exc)
             async with self.runtime.db.transaction() as conn:
@@ -286,16 +285,9 @@ class Orchestrator:
             await store.save(conn, state, reason="re-authentication required")
             await store.schedule_check(conn, state.publish_id, self.reauth_recheck_s)
             if first_time:
+                # ReauthRequired itself comes from the connections module, once per connection, when
+                # it marks the connection (with this campaign's id when this pre-flight found it).
                 for platform, (connection_id, reason) in verdict.reauth.items():
-                    target = next(t for t in command.targets if t.platform is platform)
-                    account = target.account_id
-                    event = ReauthRequired(
-                        connection_id=connection_id,
-                        platform=platform,
-                        ad_account_ids=[account],
-                        reason=reason,
-                    )
-                    await self._emit(conn, state, event)
                     await store.timeline(
                         conn,
                         state.publish_id,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from adrelay.connections import ConnectionNotFound
+from adrelay.connections import ConnectionNotFound, Context
 from adrelay.events import PublishCampaign
 from adrelay.events.payloads import ValidationIssue
 from adrelay.model import Campaign, Platform, PlatformTarget
@@ -22,7 +22,9 @@ from adrelay.platforms.base import PlatformAdapter
 class ConnectionsPort(Protocol):
     """What the orchestrator needs from the connections module (a ConnectionManager)."""
 
-    async def preflight(self, connection_id: str, account_id: str) -> AccountStatus: ...
+    async def preflight(
+        self, connection_id: str, account_id: str, context: Context = ...
+    ) -> AccountStatus: ...
 
     async def get(self, connection_id: str) -> Any: ...
 
@@ -141,6 +143,7 @@ async def validate(
     adapters: dict[Platform, PlatformAdapter],
     connections: ConnectionsPort,
     caps: SpendCaps,
+    publish_id: str | None = None,
 ) -> Verdict:
     verdict = Verdict()
     campaign = command.campaign
@@ -159,7 +162,9 @@ async def validate(
                 raise ConnectionNotFound(
                     f"connection {target.connection_id} is a {Platform(connection.platform).value} connection"
                 )
-            account = await connections.preflight(target.connection_id, account_of(target))
+            account = await connections.preflight(
+                target.connection_id, account_of(target), Context(campaign.id, publish_id)
+            )
         except ReauthNeeded as exc:
             verdict.reauth[target.platform] = (target.connection_id, str(exc))
         except ConnectionNotFound as exc:

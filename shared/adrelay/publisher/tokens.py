@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from adrelay.connections import ConnectionTokens
-from adrelay.connections.wiring import connections_for
+from adrelay.connections import ConnectionManager, ConnectionTokens
 from adrelay.engine.journal import RunRecord
 from adrelay.engine.runner import TokensFor
-from adrelay.messaging.service import ServiceRuntime
 from adrelay.platforms.http import Limiter
 from adrelay.platforms.settings import PlatformSettings
+from adrelay.storage.db import Database
 
 
-def tokens_factory(runtime: ServiceRuntime, settings: PlatformSettings, limiter: Limiter) -> TokensFor:
-    manager = connections_for(runtime, settings, limiter)
+def tokens_factory(db: Database, settings: PlatformSettings, limiter: Limiter) -> TokensFor:
+    manager = ConnectionManager(db, settings, limiter=limiter)
 
     def tokens_for(run: RunRecord) -> ConnectionTokens:
         return ConnectionTokens(

@@ -7,15 +7,16 @@ rollback or activate command changes the run's goal. The runner does the work fr
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import asyncpg
 
 from adrelay import topics
-from adrelay.engine.journal import Journal
+from adrelay.engine.journal import Emit, Journal
 from adrelay.engine.media import MediaStore
 from adrelay.engine.ratelimit import PostgresLimiter
 from adrelay.engine.retry import RetryPolicy
-from adrelay.engine.runner import Runner, default_owner
+from adrelay.engine.runner import Runner, TokensFor, default_owner
 from adrelay.engine.workflow import EngineTimings, Workflows
 from adrelay.events import (
     ActivateRequested,
@@ -30,19 +31,30 @@ from adrelay.model import Platform
 from adrelay.platforms.registry import adapter_for
 from adrelay.platforms.settings import PlatformSettings
 from adrelay.publisher.tokens import tokens_factory
+from adrelay.storage.db import Database
 
 
-def build(platform: Platform) -> ServiceRuntime:
+@dataclass
+class Engine:
+    """One platform's engine: the journal over the run tables and the runner that drives them."""
+
+    journal: Journal
+    workflows: Workflows
+    runner: Runner
+
+
+def build_engine(
+    platform: Platform, db: Database, emit: Emit, settings: PlatformSettings, tokens: TokensFor
+) -> Engine:
+    """The engine without Kafka: what a publisher service runs, and what crash tests drive alone."""
     service = f"{platform.value}-publisher"
-    runtime = ServiceRuntime(service)
-    settings = PlatformSettings()
-    limiter = PostgresLimiter(runtime.db)
+    limiter = PostgresLimiter(db)
     adapter = adapter_for(platform, settings, limiter)
     journal = Journal(
-        runtime.db,
+        db,
         platform,
         owner=os.environ.get("ADRELAY_RUNNER_ID") or default_owner(service),
-        emit=runtime.emit,
+        emit=emit,
         lease_s=float(os.environ.get("ADRELAY_LEASE_S", "30")),
     )
     workflows = Workflows(
@@ -51,12 +63,21 @@ def build(platform: Platform) -> ServiceRuntime:
     runner = Runner(
         journal,
         workflows,
-        tokens_factory(runtime, settings, limiter),
+        tokens,
         MediaStore(),
         max_runs=int(os.environ.get("ADRELAY_MAX_RUNS", "50")),
         poll_s=float(os.environ.get("ADRELAY_RUNNER_POLL_S", "1.0")),
-        dsn=runtime.settings.database_url,
+        dsn=db.dsn,
     )
+    return Engine(journal, workflows, runner)
+
+
+def build(platform: Platform) -> ServiceRuntime:
+    runtime = ServiceRuntime(f"{platform.value}-publisher")
+    settings = PlatformSettings()
+    tokens = tokens_factory(runtime.db, settings, PostgresLimiter(runtime.db))
+    engine = build_engine(platform, runtime.db, runtime.emit, settings, tokens)
+    journal, runner = engine.journal, engine.runner
 
     async def on_publish_requested(envelope: Envelope, conn: asyncpg.Connection) -> None:
         request = envelope.payload
