@@ -24,7 +24,7 @@ from aiohttp import web
 
 from adrelay.engine.media import MediaStore
 from adrelay.events.payloads import ErrorCategory
-from adrelay.model import Campaign, Platform, SnapchatTarget
+from adrelay.model import Campaign, Objective, Platform, SnapchatTarget
 from adrelay.platforms.base import DELETE_ORDER, NotReady, PublishContext, Step, StepKind, StepOutcome
 from adrelay.platforms.errors import LookupIncomplete, OutcomeUnknown, PlatformCallError
 from adrelay.platforms.http import Limit, Limiter, RateLimitWait
@@ -407,6 +407,36 @@ async def test_two_objects_with_one_tag_are_a_conflict(
         await adapter.lookup(step, ctx)
 
 
+async def test_a_spare_media_record_does_not_stall_the_lookup(
+    adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox
+) -> None:
+    step = step_of(adapter, ctx, "media:img-1")
+    ready = await run_step(adapter, step, ctx)
+    spare = {
+        "kind": "media",
+        "id": "00000000-0000-4000-8000-000000000001",
+        "name": ready.data["name"],
+        "account_id": fixtures.DEMO_AD_ACCOUNT_ID,
+        "fields": {"type": "IMAGE", "media_status": "PENDING_UPLOAD"},
+    }
+    await snap.seed({"objects": [spare]})  # as a refused upload leaves it: inert, listed first
+    found = await adapter.lookup(step, ctx)
+    assert found is not None and found.external_id == ready.external_id
+
+
+async def test_a_create_snapchat_cannot_express_fails_unsent(
+    adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox
+) -> None:
+    ctx.campaign = ctx.campaign.model_copy(update={"objective": Objective.SALES})  # pixel goals, no pixel
+    await publish(adapter, ctx, stop_before="ad_set:as-1")
+    await snap.forget_requests()
+    with pytest.raises(PlatformCallError) as caught:
+        await adapter.create(step_of(adapter, ctx, "ad_set:as-1"), ctx)
+    assert caught.value.category is ErrorCategory.VALIDATION
+    assert caught.value.error.blamed_fields == ["targets.snapchat.pixel_id"]
+    assert await snap.requests() == []
+
+
 async def test_lookup_passes_auth_errors_on_for_the_engine_to_refresh(
     adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox
 ) -> None:
@@ -567,6 +597,18 @@ async def test_budget_too_low_is_budget_with_the_minimum_and_our_field(
     assert error.minimum_budget == "5"
     assert error.blamed_fields == ["ad_sets[0].budget.amount"]
     assert not caught.value.retryable
+
+
+async def test_unfunded_account_is_a_budget_error(
+    adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox
+) -> None:
+    await publish(adapter, ctx, stop_before="ad_set:as-1")
+    await snap.fault("unfund", match={"method": "POST", "path": "/adsquads$"}, count=1)
+    with pytest.raises(PlatformCallError) as caught:
+        await adapter.create(step_of(adapter, ctx, "ad_set:as-1"), ctx)
+    assert caught.value.category is ErrorCategory.BUDGET
+    assert not caught.value.retryable
+    assert await snap.objects("adsquad") == []
 
 
 async def test_snap_refusal_blames_our_creative_field(

@@ -104,6 +104,8 @@ def test_campaign_daily_cap_minimum() -> None:
     assert "budget.amount" in errors(check(raw))
     raw["budget"]["amount"]["amount_minor"] = 2000
     assert errors(check(raw)) == {}
+    raw["budget"] = {"period": "lifetime", "amount": {"amount_minor": 1500, "currency": "USD"}}
+    assert "lifetime spend cap" in errors(check(raw))["budget.amount"]
 
 
 def test_account_currency_must_match() -> None:

@@ -10,7 +10,7 @@ without its bytes is filled, never created again.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from adrelay.platforms.snapchat import mapper, rules
 from adrelay.platforms.snapchat.classify import is_not_found
 from adrelay.platforms.snapchat.client import WRAPPERS, Caller, SnapClient
 from adrelay.platforms.snapchat.limits import EndpointClass, SnapLimits
+from adrelay.platforms.snapchat.mapper import Unmappable
 
 READY = "READY"
 PENDING_UPLOAD = "PENDING_UPLOAD"
@@ -84,7 +85,8 @@ class SnapchatAdapter(PlatformAdapter):
         return rules.validate(campaign, target, account)
 
     def preview(self, campaign: Campaign, target: PlatformTarget, publish_id: str) -> list[PlannedObject]:
-        assert isinstance(target, SnapchatTarget)
+        if not isinstance(target, SnapchatTarget):
+            raise TypeError("the Snapchat adapter previews for Snapchat targets only")
         planned = []
         for step in self.plan(campaign):
             endpoint, kind, payload = self._payload(
@@ -94,7 +96,7 @@ class SnapchatAdapter(PlatformAdapter):
         return planned
 
     def _payload(
-        self, step: Step, campaign: Campaign, target: SnapchatTarget, tag: str, id_of: Any
+        self, step: Step, campaign: Campaign, target: SnapchatTarget, tag: str, id_of: Callable[[str], str]
     ) -> tuple[str, str, dict[str, Any]]:
         """(endpoint, Snap kind, item) of a step's create; `id_of(step_key)` gives earlier objects' ids."""
         if step.kind is StepKind.MEDIA:
@@ -124,7 +126,12 @@ class SnapchatAdapter(PlatformAdapter):
         caller = Caller(ctx.tokens, target.connection_id)
         if step.kind is StepKind.MEDIA:
             return await self._create_media(step, ctx, caller, target)
-        endpoint, kind, item = self._payload(step, ctx.campaign, target, ctx.tag(step), ctx.external_id)
+        try:
+            endpoint, kind, item = self._payload(step, ctx.campaign, target, ctx.tag(step), ctx.external_id)
+        except Unmappable as exc:  # validate() reports these; a publish that skipped it fails here, unsent
+            raise PlatformCallError.of(
+                ErrorCategory.VALIDATION, exc.message, blamed_fields=[exc.path]
+            ) from exc
         path = endpoint.split(" ", 1)[1].format(
             ad_account_id=target.ad_account_id,
             campaign_id=item.get("campaign_id"),
@@ -197,7 +204,11 @@ class SnapchatAdapter(PlatformAdapter):
 
     # ---- lookup -----------------------------------------------------------------------------------
     async def lookup(self, step: Step, ctx: PublishContext) -> StepOutcome | None:
-        """The object this step may have created, by its tag in `name`; deleted ones count."""
+        """The object this step may have created, by its tag in `name`; deleted ones count.
+
+        Auth and rate-limit refusals pass through (the engine refreshes or waits, then asks again);
+        any other failure of the scan raises LookupIncomplete: absence is not proven.
+        """
         target = _target(ctx)
         caller = Caller(ctx.tokens, target.connection_id)
         tag = ctx.tag(step)
@@ -210,67 +221,53 @@ class SnapchatAdapter(PlatformAdapter):
                 f"{step.key}: list failed ({exc.category.value}: {exc.error.message})"
             ) from exc
         matches = [e for e in entities if tag in str(e.get("name", ""))]
-        if len(matches) > 1:
-            ids = ", ".join(str(m.get("id")) for m in matches)
-            raise LookupIncomplete(f"{step.key}: {len(matches)} objects carry tag {tag} ({ids}): a conflict")
         if not matches:
             return None
+        if len(matches) > 1:
+            if step.kind is not StepKind.MEDIA:
+                ids = ", ".join(str(m.get("id")) for m in matches)
+                raise LookupIncomplete(
+                    f"{step.key}: {len(matches)} objects carry tag {tag} ({ids}): a conflict"
+                )
+            # Media records are inert (never deliver, never spend, never deleted): a spare one left by
+            # a refused upload must not stall the publish, so the most usable record is taken.
+            matches.sort(key=_media_preference)
         return _outcome(step.kind, matches[0])
 
     async def _candidates(
         self, step: Step, ctx: PublishContext, caller: Caller, target: SnapchatTarget
     ) -> list[dict[str, Any]]:
-        account = f"/adaccounts/{target.ad_account_id}"
-        if step.kind is StepKind.MEDIA:
-            return await self.client.list_all(
-                caller, f"{account}/media", "media", endpoint="GET /adaccounts/{ad_account_id}/media"
-            )
-        if step.kind is StepKind.CAMPAIGN:
-            return await self.client.list_all(
-                caller,
-                f"{account}/campaigns",
-                "campaign",
-                endpoint="GET /adaccounts/{ad_account_id}/campaigns",
-            )
-        if step.kind is StepKind.CREATIVE:
-            return await self.client.list_all(
-                caller,
-                f"{account}/creatives",
-                "creative",
-                endpoint="GET /adaccounts/{ad_account_id}/creatives",
-            )
-        if step.kind is StepKind.AD_SET:
-            parent_key, parent_path, parent_label, kind = (
-                "campaign",
-                "/campaigns/{}/adsquads",
-                "campaign_id",
-                "adsquad",
-            )
-        else:
-            ad_set, _ = ctx.ad(_ref(step))
-            parent_key, parent_path, parent_label, kind = (
-                f"ad_set:{ad_set.id}",
-                "/adsquads/{}/ads",
-                "ad_squad_id",
-                "ad",
-            )
-        parent = ctx.outcomes.get(parent_key)
+        """Every object that could carry the step's tag: the known parent's children, else the
+        account's whole list of that kind."""
+        kind, account_list = LISTS[step.kind]
+        parent = self._parent(step, ctx)
         if parent is not None:
+            parent_kind, parent_id = parent
+            resource = RESOURCES[parent_kind]
+            path = resource.one(parent_id) + "/" + WRAPPERS[kind][0]
             try:
                 return await self.client.list_all(
-                    caller,
-                    parent_path.format(parent.external_id),
-                    kind,
-                    endpoint="GET " + parent_path.format("{" + parent_label + "}"),
+                    caller, path, kind, endpoint=f"GET {resource.one_path}/{WRAPPERS[kind][0]}"
                 )
             except PlatformCallError as exc:
                 if not is_not_found(exc):
                     raise
-        # Parent unknown or gone: the account's list holds every child too.
-        plural = "adsquads" if kind == "adsquad" else "ads"
         return await self.client.list_all(
-            caller, f"{account}/{plural}", kind, endpoint=f"GET /adaccounts/{{ad_account_id}}/{plural}"
+            caller, _fill(account_list, target.ad_account_id), kind, endpoint="GET " + account_list
         )
+
+    @staticmethod
+    def _parent(step: Step, ctx: PublishContext) -> tuple[StepKind, str] | None:
+        """The parent whose child list holds the step's object, when its id is known."""
+        if step.kind is StepKind.AD_SET:
+            key, kind = "campaign", StepKind.CAMPAIGN
+        elif step.kind is StepKind.AD:
+            ad_set, _ = ctx.ad(_ref(step))
+            key, kind = f"ad_set:{ad_set.id}", StepKind.AD_SET
+        else:
+            return None
+        outcome = ctx.outcomes.get(key)
+        return (kind, outcome.external_id) if outcome is not None else None
 
     # ---- delete -----------------------------------------------------------------------------------
     def deletes(self, kind: StepKind) -> bool:
@@ -373,6 +370,22 @@ RESOURCES: dict[StepKind, Resource] = {
         "campaign", "/campaigns/{campaign_id}", "/adaccounts/{ad_account_id}/campaigns", "ad_account_id"
     ),
 }
+
+
+# Step kind → (Snap kind, the ad account's list of that kind).
+LISTS: dict[StepKind, tuple[str, str]] = {
+    StepKind.MEDIA: ("media", "/adaccounts/{ad_account_id}/media"),
+    StepKind.CAMPAIGN: ("campaign", "/adaccounts/{ad_account_id}/campaigns"),
+    StepKind.AD_SET: ("adsquad", "/adaccounts/{ad_account_id}/adsquads"),
+    StepKind.CREATIVE: ("creative", "/adaccounts/{ad_account_id}/creatives"),
+    StepKind.AD: ("ad", "/adaccounts/{ad_account_id}/ads"),
+}
+
+
+def _media_preference(media: Mapping[str, Any]) -> tuple[int, str]:
+    """READY first, then records holding bytes, then the oldest."""
+    status = str(media.get("media_status", "")).upper()
+    return (0 if status == READY else 1 if _uploaded(media) else 2, str(media.get("created_at", "")))
 
 
 def _fill(template: str, value: str) -> str:

@@ -21,9 +21,10 @@ TAG_ROOM = len(" [ar00000000000000]")  # what tagged_name appends
 
 # AccountStatus.minimums keys the Snapchat pre-flight may fill in (micro-currency).
 AD_SQUAD_MINIMUM_KEY = "ad_squad_budget_micro"
-CAMPAIGN_DAILY_CAP_MINIMUM_KEY = "campaign_daily_spend_cap_micro"
+CAMPAIGN_CAP_MINIMUM_KEY = "campaign_spend_cap_micro"
 AD_SQUAD_MINIMUM_MICRO = 5_000_000  # "minimum 5 units in every currency" [C ad-squads doc]
-CAMPAIGN_DAILY_CAP_MINIMUM_MICRO = 20_000_000  # "$20/day" UNCONFIRMED [S]
+# "$20/day" UNCONFIRMED [S]; the sandbox holds lifetime spend caps to the same floor (UNCONFIRMED too).
+CAMPAIGN_CAP_MINIMUM_MICRO = 20_000_000
 
 # Top-snap media: 9:16, at least 1080x1920; images PNG/JPEG up to 5 MB; videos MP4/MOV, 3-180 s,
 # up to 1 GB. Snap's creative specs [S]; the sandbox enforces the image size and dimensions.
@@ -88,13 +89,13 @@ def _campaign(campaign: Campaign, account: AccountStatus | None, now: datetime, 
     budget = campaign.budget
     if campaign.budget_level == "campaign" and budget is not None:
         amount = micros(budget.amount)
-        if budget.period == "daily":
-            cap_min = _minimum(account, CAMPAIGN_DAILY_CAP_MINIMUM_KEY, CAMPAIGN_DAILY_CAP_MINIMUM_MICRO)
-            if amount < cap_min:
-                issues.error(
-                    "budget.amount",
-                    f"Snapchat's campaign daily spend cap is at least {_units(cap_min)} {campaign.currency}",
-                )
+        cap_min = _minimum(account, CAMPAIGN_CAP_MINIMUM_KEY, CAMPAIGN_CAP_MINIMUM_MICRO)
+        if amount < cap_min:
+            issues.error(
+                "budget.amount",
+                f"Snapchat's campaign {'daily' if budget.period == 'daily' else 'lifetime'} spend cap is at "
+                f"least {_units(cap_min)} {campaign.currency}",
+            )
         squad_min = _minimum(account, AD_SQUAD_MINIMUM_KEY, AD_SQUAD_MINIMUM_MICRO)
         if amount < squad_min:
             issues.error(
