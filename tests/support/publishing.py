@@ -78,3 +78,61 @@ async def fault(url: str, rule: dict[str, Any]) -> None:
 async def clear_faults(url: str) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
         (await client.delete(f"{url}/_sandbox/faults")).raise_for_status()
+
+
+# Paths of the creates and writes the e2e tests put faults on (regular expressions on the path).
+AD_CREATE = {
+    "meta": r"/v\d+\.0/act_\d+/ads$",
+    "tiktok": r"/open_api/v1\.3/ad/create/$",
+    "snapchat": r"/v1/adsquads/[^/]+/ads$",
+}
+AD_SET_CREATE = {
+    "meta": r"/v\d+\.0/act_\d+/adsets$",
+    "tiktok": r"/open_api/v1\.3/adgroup/create/$",
+    "snapchat": r"/v1/campaigns/[^/]+/adsquads$",
+}
+WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
+
+
+def live(rows: list[dict[str, Any]], kinds: set[str]) -> list[dict[str, Any]]:
+    """Objects of these kinds that still run or could run (not deleted)."""
+    return [
+        o for o in rows if o["kind"] in kinds and not o["deleted"] and str(o["status"]).upper() != "DELETED"
+    ]
+
+
+TREE_KINDS = {
+    "meta": {"campaign", "adset", "ad"},
+    "tiktok": {"campaign", "adgroup", "ad"},
+    "snapchat": {"campaign", "adsquad", "ad"},
+}
+
+
+async def tree_of(stack: Any, platform: str, publish_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sandbox's campaign, ad set/group/squad and ad objects of one publish (found by their tags)."""
+    from adrelay.platforms.base import make_tag
+
+    keys = ["campaign"] + [f"ad_set:{s['id']}" for s in body["campaign"]["ad_sets"]]
+    keys += [f"ad:{a['id']}" for s in body["campaign"]["ad_sets"] for a in s["ads"]]
+    tags = {make_tag(publish_id, key) for key in keys}
+    rows = await objects(stack.sandbox(platform))
+    return [
+        o for o in rows if o["kind"] in TREE_KINDS[platform] and any(t in (o["name"] or "") for t in tags)
+    ]
+
+
+async def writes_since(stack: Any, marks: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """Write calls (POST/PUT/DELETE) each sandbox received after `marks` (its request log sequence)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for platform, url in stack.urls.by_platform().items():
+        entries = await requests_log(url, marks.get(platform, 0))
+        out[platform] = [e for e in entries if e["method"] in WRITE_METHODS]
+    return out
+
+
+async def log_marks(stack: Any) -> dict[str, int]:
+    marks = {}
+    for platform, url in stack.urls.by_platform().items():
+        entries = await requests_log(url)
+        marks[platform] = max((e["seq"] for e in entries), default=0)
+    return marks

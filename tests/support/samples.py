@@ -72,12 +72,16 @@ def campaign_dict(
     media_files: dict[str, bytes] | None = None,
     media_names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The sample campaign: `ad_sets` × `ads_per_set` ads alternating an image and a video (with its
+    """The sample campaign: `ad_sets` by `ads_per_set` ads alternating an image and a video (with its
     cover). `media_names`/`media_files` (from `fresh_media`) replace the default sample media."""
     campaign_id = campaign_id or f"cmp-{uuid.uuid4().hex[:12]}"
     files = media_files or MEDIA_FILES
     names = media_names or {"image": "image.png", "cover": "cover.png", "video": "video.mp4"}
-    image_bytes, cover_bytes, video_bytes = files[names["image"]], files[names["cover"]], files[names["video"]]
+    image_bytes, cover_bytes, video_bytes = (
+        files[names["image"]],
+        files[names["cover"]],
+        files[names["video"]],
+    )
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     media = [
         {
