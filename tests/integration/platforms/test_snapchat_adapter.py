@@ -585,6 +585,37 @@ async def test_fault_effects_are_classified(
     assert await snap.objects("campaign") == []
 
 
+async def test_a_refreshed_token_is_used_on_the_retry(
+    adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox
+) -> None:
+    await snap.seed(
+        {
+            "tokens": [
+                {
+                    "access_token": "snap-expired",
+                    "client_id": fixtures.DEMO_CLIENT_ID,
+                    "expires_in": 0,
+                    "organization_ids": [fixtures.DEMO_ORG_ID],
+                },
+                {
+                    "access_token": "snap-fresh",
+                    "client_id": fixtures.DEMO_CLIENT_ID,
+                    "organization_ids": [fixtures.DEMO_ORG_ID],
+                },
+            ]
+        }
+    )
+    tokens = StaticTokens("snap-expired", refreshed="snap-fresh")
+    ctx.tokens = tokens
+    step = step_of(adapter, ctx, "campaign")
+    with pytest.raises(PlatformCallError) as caught:
+        await adapter.create(step, ctx)
+    assert caught.value.category is ErrorCategory.AUTH
+    assert await tokens.after_auth_error("snap-expired") == "snap-fresh"  # what the engine does next
+    created = await adapter.create(step, ctx)
+    assert [r["id"] for r in await snap.objects("campaign")] == [created.external_id]
+
+
 async def test_budget_too_low_is_budget_with_the_minimum_and_our_field(
     adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox
 ) -> None:

@@ -59,8 +59,7 @@ class SnapClient:
     def __init__(self, http: PlatformHttp, limits: SnapLimits) -> None:
         self.http = http
         self.limits = limits
-        origin = urlsplit(str(http.client.base_url))
-        self._origin = (origin.scheme, origin.netloc)
+        self._origin = _origin(str(http.client.base_url))
 
     # ---- entities -------------------------------------------------------------------------------
     async def create(
@@ -301,11 +300,18 @@ class SnapClient:
         parts = urlsplit(link)
         if not parts.scheme and not parts.netloc:
             return link if link.startswith("/") else "/" + link
-        if (parts.scheme, parts.netloc) != self._origin:
+        if _origin(link) != self._origin:
             raise LookupIncomplete(
                 f"{endpoint}: Snap pointed to another origin ({parts.scheme}://{parts.netloc})"
             )
         return link
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a URL, default ports made explicit."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
 
 
 def _succeeded(body: dict[str, Any]) -> bool:
