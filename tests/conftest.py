@@ -105,7 +105,7 @@ def runtime_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeEnv
         ADRELAY_LEASE_S="4",  # (30)
         ADRELAY_RUNNER_POLL_S="0.3",  # (1)
         ADRELAY_ORCHESTRATOR_POLL_S="0.3",  # (0.5)
-        ADRELAY_PLATFORM_DEADLINE_S="60",  # (300)
+        ADRELAY_PLATFORM_DEADLINE_S="15",  # (300)
         ADRELAY_REAUTH_RECHECK_S="1",  # (30)
         ADRELAY_LOG_DIR=str(tmp_path_factory.mktemp("service-logs")),
     )

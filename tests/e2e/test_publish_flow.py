@@ -6,11 +6,15 @@ any platform) and 5 (a retried publish repeats no finished step).
 
 from __future__ import annotations
 
+import signal
+
 import httpx
 
+from adrelay import topics
 from adrelay.orchestrator.store import publish_id_for
 from adrelay.platforms.base import make_tag
-from tests.conftest import Stack
+from tests.conftest import RuntimeEnv, Stack
+from tests.support.kafka import envelopes, read_topic
 from tests.support.processes import ServiceProcess
 from tests.support.publishing import (
     AD_CREATE,
@@ -212,3 +216,66 @@ async def test_the_same_command_twice_is_one_publish_and_a_changed_payload_is_re
     assert first["publish_id"] in response.json()["error"]
     result = await wait_status(services["orchestrator"], first["publish_id"])
     assert result["status"] == "published"
+
+
+async def test_a_publish_waits_for_reauthentication_and_resumes_by_itself(
+    stack: Stack, services: dict[str, ServiceProcess], runtime_env: RuntimeEnv
+) -> None:
+    from sandbox.meta import fixtures as meta
+
+    body = command(stack)
+    publish_id = publish_id_for(body["idempotency_key"])
+    # The platform refuses the token during the pre-flight: Meta tokens cannot be refreshed.
+    await fault(
+        stack.sandbox("meta"),
+        {
+            "effect": "expired_token",
+            "count": 1,
+            "match": {"method": "GET", "path": r"/v\d+\.0/act_\d+$"},
+        },
+    )
+    try:
+        await submit(services["orchestrator"], body)
+        waiting = await wait_status(services["orchestrator"], publish_id, {"awaiting_reauth"})
+    finally:
+        await clear_faults(stack.sandbox("meta"))
+    assert waiting["platforms"]["meta"]["state"] == "awaiting_reauth"
+    notices = await read_topic(
+        runtime_env.bootstrap,
+        topics.NOTIFICATIONS.name,
+        until=lambda rs: bool(
+            [e for e in envelopes(rs, "ReauthRequired") if e.payload.connection_id == "demo-meta"]
+        ),
+    )
+    reauth = [e for e in envelopes(notices, "ReauthRequired") if e.payload.connection_id == "demo-meta"]
+    assert reauth and reauth[-1].payload.platform.value == "meta"
+    assert meta.SYSTEM_USER_TOKEN not in str(reauth[-1].model_dump())
+    async with httpx.AsyncClient(base_url=services["orchestrator"].url) as client:
+        response = await client.post(
+            "/connections/demo-meta/reauth",
+            json={"credentials": {"system_user_token": meta.SYSTEM_USER_TOKEN}},
+        )
+    assert response.status_code == 200, response.text
+    result = await wait_status(services["orchestrator"], publish_id)
+    assert result["status"] == "published", result
+
+
+async def test_a_platform_silent_past_its_deadline_fails_and_everything_is_rolled_back(
+    stack: Stack, services: dict[str, ServiceProcess]
+) -> None:
+    body = command(stack)
+    publish_id = publish_id_for(body["idempotency_key"])
+    snapchat = services["snapchat-publisher"]
+    assert snapchat.proc is not None
+    snapchat.proc.send_signal(signal.SIGSTOP)
+    try:
+        await submit(services["orchestrator"], body)
+        await wait_status(services["orchestrator"], publish_id, {"rolling_back", "rolled_back"}, timeout=90)
+    finally:
+        snapchat.proc.send_signal(signal.SIGCONT)
+    result = await wait_status(services["orchestrator"], publish_id, timeout=120)
+    assert result["status"] == "rolled_back", result
+    assert result["platforms"]["snapchat"]["timed_out"] is True
+    assert any(e["kind"] == "deadline_passed" and e["platform"] == "snapchat" for e in result["timeline"])
+    for platform in PLATFORMS:
+        assert live(await tree_of(stack, platform, publish_id, body), TREE_KINDS[platform]) == [], platform
