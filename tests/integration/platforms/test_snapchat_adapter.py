@@ -748,6 +748,18 @@ async def test_delete_is_idempotent_and_leaves_no_live_object(
     await adapter.delete(StepKind.CAMPAIGN, str(uuid.uuid4()), ctx)  # never existed
 
 
+async def test_an_unanswered_delete_is_transient_and_retrying_it_is_safe(
+    adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox
+) -> None:
+    created = await run_step(adapter, step_of(adapter, ctx, "campaign"), ctx)
+    await snap.fault("drop_after_apply", match={"method": "DELETE"}, count=1)
+    with pytest.raises(PlatformCallError) as caught:
+        await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)
+    assert caught.value.category is ErrorCategory.TRANSIENT and caught.value.retryable
+    await adapter.delete(StepKind.CAMPAIGN, created.external_id, ctx)  # the engine's retry: already gone
+    assert await snap.objects("campaign", live_only=True) == []
+
+
 async def test_activate_sets_everything_active_children_first_and_is_idempotent(
     adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox
 ) -> None:

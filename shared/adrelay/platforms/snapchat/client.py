@@ -88,14 +88,15 @@ class SnapClient:
     async def update(
         self, caller: Caller, path: str, kind: str, item: dict[str, Any], *, endpoint: str
     ) -> dict[str, Any]:
-        """PUT the full object on the collection endpoint."""
+        """PUT the full object on the collection endpoint. Repeating a PUT is harmless, so an
+        unanswered one is reported as transient (retried), not as an unknown outcome."""
         body = await self._call(
             caller,
             "PUT",
             API_PREFIX + path,
             endpoint=endpoint,
             klass=EndpointClass.WRITE,
-            write=True,
+            write=False,
             json={WRAPPERS[kind][0]: [item]},
         )
         return self._single(body, kind)
@@ -121,10 +122,11 @@ class SnapClient:
         return self._single(body, kind)
 
     async def delete(self, caller: Caller, path: str, *, endpoint: str) -> None:
-        """DELETE; NotFound when it is already gone (404 / E3004)."""
+        """DELETE; NotFound when it is already gone (404 / E3004). Idempotent, so an unanswered
+        DELETE is transient (retried) rather than an unknown outcome."""
         try:
             await self._call(
-                caller, "DELETE", API_PREFIX + path, endpoint=endpoint, klass=EndpointClass.WRITE, write=True
+                caller, "DELETE", API_PREFIX + path, endpoint=endpoint, klass=EndpointClass.WRITE, write=False
             )
         except PlatformCallError as exc:
             if is_not_found(exc):
