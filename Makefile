@@ -27,7 +27,7 @@ test: up
 	$(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 demo: up
-	$(PY) -m adrelay.demo
+	$(PY) deploy/local/demo.py
 
 lint: venv
 	.venv/bin/ruff check shared services sandbox tests deploy bench

@@ -9,31 +9,7 @@ from typing import Any
 
 from adrelay.events import Envelope, PublishCampaign
 from adrelay.model import Campaign, MetaTarget, SnapchatTarget, TikTokTarget
-
-
-def png(width: int, height: int, rgb: tuple[int, int, int] = (200, 120, 40)) -> bytes:
-    """A real PNG image (solid colour) of the given size."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    row = b"\x00" + bytes(rgb) * width
-    raw = zlib.compress(row * height, 9)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
-
-
-def mp4(seconds: int = 15) -> bytes:
-    """Bytes that start like an MP4 file (ftyp box); no platform sandbox decodes video frames."""
-    return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + (b"adrelay-sample-video-" * 400 * seconds)
-
+from sandbox.samples import mp4, png
 
 IMAGE_BYTES = png(1080, 1920)
 COVER_BYTES = png(1080, 1920, (30, 60, 90))
@@ -55,7 +31,7 @@ def fresh_media(files: dict[str, bytes]) -> dict[str, str]:
     for role, data in (
         ("image", png(1080, 1920, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))),
         ("cover", png(1080, 1920, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))),
-        ("video", mp4() + uuid.uuid4().bytes),
+        ("video", mp4(filler=uuid.uuid4().bytes)),
     ):
         name = f"{role}-{uuid.uuid4().hex[:8]}.{'mp4' if role == 'video' else 'png'}"
         files[name] = data

@@ -144,6 +144,7 @@ def watch_until_done(publish_id: str, console: Console, timeout_s: float = 600.0
             if view["status"] in TERMINAL:
                 break
             time.sleep(0.25)
+    console.print()
     if view is None:
         raise click.ClickException(f"publish {publish_id} never appeared")
     return view
