@@ -167,3 +167,17 @@ def test_invariant_3_every_outcome_combination_ends_terminal(policy: PartialFail
                 elif run.state is PlatformState.ACTIVATING:
                     domain.on_activated(state, platform, True, None)
         assert state.status.terminal, (outcomes, state.status)
+
+
+def test_a_result_applied_twice_changes_nothing() -> None:
+    state = publishing()
+    for platform in ALL:
+        domain.on_succeeded(state, platform, IDS)
+    assert state.status is PublishStatus.ACTIVATING
+    assert domain.on_succeeded(state, Platform.META, IDS) == []
+    domain.on_activated(state, Platform.META, True, None)
+    assert domain.on_succeeded(state, Platform.META, IDS) == []
+    assert state.runs[Platform.META].state is PlatformState.ACTIVE
+    failed = publishing(PartialFailurePolicy.KEEP_SUCCESSFUL)
+    domain.on_failed(failed, Platform.META, ERROR, created=True)
+    assert domain.on_failed(failed, Platform.META, ERROR, created=True) == []

@@ -99,6 +99,8 @@ def on_succeeded(state: PublishState, platform: Platform, ids: ExternalIds) -> l
     run.created_anything = run.created_anything or not ids.empty
     if run.state in ROLLBACK_STATES:
         return []  # its rollback is already under way
+    if run.state in {PlatformState.SUCCEEDED, PlatformState.ACTIVATING, PlatformState.ACTIVE}:
+        return []  # the same success again: nothing changes
     if run.state is PlatformState.FAILED or state.status in {
         PublishStatus.ROLLING_BACK,
         PublishStatus.ROLLED_BACK,
@@ -130,8 +132,8 @@ def on_failed(
     run.created_anything = run.created_anything or created
     if ids is not None and not ids.empty:
         run.external_ids = ids
-    if run.state in ROLLBACK_STATES:
-        return []
+    if run.state in ROLLBACK_STATES or run.state is PlatformState.FAILED:
+        return []  # already being removed, or the same failure again
     run.state = PlatformState.FAILED
     run.error = error
     return _settle(state)

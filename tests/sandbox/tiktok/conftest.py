@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from aiohttp import web
-from tiktok_support import BASE_CONFIG, Receiver, TikTokClient
 
 from sandbox.common.config import SandboxConfig
 from sandbox.tiktok import TikTokSandbox
 from sandbox.tiktok.fixtures import demo_seed
+from tests.sandbox.tiktok.tiktok_support import BASE_CONFIG, Receiver, TikTokClient
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-from tiktok_support import TikTokClient
-
 from sandbox.tiktok.fixtures import (
     ACCESS_TOKEN,
     ADVERTISER_ID,
@@ -16,6 +14,7 @@ from sandbox.tiktok.fixtures import (
     IDENTITY_ID,
     PIXEL_ID,
 )
+from tests.sandbox.tiktok.tiktok_support import TikTokClient
 
 
 async def exchange(tt: TikTokClient, code: str, secret: str = APP_SECRET) -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from tiktok_support import TikTokClient, adgroup_body
 
 from sandbox.tiktok.fixtures import ADVERTISER_ID, PIXEL_ID
+from tests.sandbox.tiktok.tiktok_support import TikTokClient, adgroup_body
 
 
 async def create(tt: TikTokClient, campaign_id: str, /, **overrides: object) -> dict:

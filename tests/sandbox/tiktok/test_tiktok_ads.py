@@ -6,10 +6,10 @@ import asyncio
 import json
 
 import pytest
-from tiktok_support import Receiver, TikTokClient, creative_body
 
 from sandbox.tiktok.fixtures import ACCESS_TOKEN, ADVERTISER_ID, APP_ID, APP_SECRET, IDENTITY_ID
 from sandbox.tiktok.webhooks import verify
+from tests.sandbox.tiktok.tiktok_support import Receiver, TikTokClient, creative_body
 
 
 async def media(tt: TikTokClient) -> tuple[str, str]:

@@ -6,9 +6,9 @@ import asyncio
 import time
 
 import pytest
-from tiktok_support import TikTokClient, adgroup_body
 
 from sandbox.tiktok.fixtures import ADVERTISER_ID, APP_ID
+from tests.sandbox.tiktok.tiktok_support import TikTokClient, adgroup_body
 
 JPY_ADVERTISER = "7300000000000000102"
 JPY_TOKEN = "ttjpy000000000000000000000000000000000001"

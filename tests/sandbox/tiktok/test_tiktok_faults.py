@@ -6,9 +6,9 @@ import time
 
 import httpx
 import pytest
-from tiktok_support import API, TikTokClient
 
 from sandbox.tiktok.fixtures import ACCESS_TOKEN, ADVERTISER_ID
+from tests.sandbox.tiktok.tiktok_support import API, TikTokClient
 
 CAMPAIGN_BODY = {
     "advertiser_id": ADVERTISER_ID,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from tiktok_support import Receiver, TikTokClient, md5
 
 from sandbox.tiktok.fixtures import ADVERTISER_ID, mp4_bytes, png_bytes
 from sandbox.tiktok.media import jpeg_header
+from tests.sandbox.tiktok.tiktok_support import Receiver, TikTokClient, md5
 
 IMAGE = "/file/image/ad/upload/"
 VIDEO = "/file/video/ad/upload/"

@@ -8,9 +8,8 @@ import io
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tiktok_support import TikTokClient
-
 from sandbox.tiktok.fixtures import ADVERTISER_ID
+from tests.sandbox.tiktok.tiktok_support import TikTokClient
 
 NY = ZoneInfo("America/New_York")
 CAMPAIGN, ADGROUP, AD = "1790000000000000001", "1790000000000000002", "1790000000000000003"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 from aiohttp import web
-from tiktok_support import API, Receiver, TikTokClient, md5
 
 from sandbox.common.config import SandboxConfig
 from sandbox.tiktok import TikTokSandbox
 from sandbox.tiktok.fixtures import ACCESS_TOKEN, ADVERTISER_ID, demo_seed, mp4_bytes
+from tests.sandbox.tiktok.tiktok_support import API, Receiver, TikTokClient, md5
 
 
 def free_port() -> int:

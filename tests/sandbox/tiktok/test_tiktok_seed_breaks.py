@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tiktok_support import API, TikTokClient, adgroup_body, md5
-
 from sandbox.tiktok.fixtures import ACCESS_TOKEN, ADVERTISER_ID, APP_ID, APP_SECRET, PIXEL_ID, mp4_bytes
+from tests.sandbox.tiktok.tiktok_support import API, TikTokClient, adgroup_body, md5
 
 HEADERS = {"Access-Token": ACCESS_TOKEN}
 

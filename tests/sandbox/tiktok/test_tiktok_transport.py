@@ -7,9 +7,9 @@ import re
 import time
 
 import httpx
-from tiktok_support import API, TikTokClient
 
 from sandbox.tiktok.fixtures import ACCESS_TOKEN, ADVERTISER_ID, APP_ID
+from tests.sandbox.tiktok.tiktok_support import API, TikTokClient
 
 
 async def test_success_envelope_is_http_200_with_code_0_and_log_id(tt: TikTokClient) -> None:
