@@ -107,7 +107,7 @@ def prometheus_config(
         {
             "job_name": name,
             "metrics_path": "/metrics",
-            "static_configs": [{"targets": [address], "labels": {"service": name}}],
+            "static_configs": [{"targets": [address]}],
         }
         for name, address in services.items()
     ]
@@ -127,8 +127,11 @@ class Process:
         self.dir = directory
         self.pid_file = directory / f"{name}.pid"
         self.log = directory / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def pid(self) -> int | None:
+        if self.proc is not None:  # started by this object: ask the child itself
+            return self.proc.pid if self.proc.poll() is None else None
         try:
             pid = int(self.pid_file.read_text().strip())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -150,6 +153,7 @@ class Process:
                 start_new_session=True,
                 cwd=ROOT,
             )
+        self.proc = proc
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
 
@@ -164,6 +168,8 @@ class Process:
             time.sleep(0.1)
         if self.pid() is not None:
             os.kill(pid, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(10)
         self.pid_file.unlink(missing_ok=True)
 
     def tail(self, lines: int = 30) -> str:
@@ -183,7 +189,8 @@ def wait_http(url: str, process: Process, timeout_s: float = 60.0) -> None:
         except OSError:
             pass
         if process.pid() is None:
-            raise MonitorError(f"{process.name} exited during start-up:\n{process.tail()}")
+            code = process.proc.returncode if process.proc is not None else "?"
+            raise MonitorError(f"{process.name} exited during start-up (exit code {code}):\n{process.tail()}")
         time.sleep(0.2)
     raise MonitorError(f"{process.name} not ready at {url} in {timeout_s:.0f}s:\n{process.tail()}")
 
@@ -205,7 +212,11 @@ def start_prometheus(directory: Path, config: dict[str, Any], port: int) -> Proc
             "--web.enable-lifecycle",
         ]
     )
-    wait_http(f"http://127.0.0.1:{port}/-/ready", process)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/ready", process)
+    except MonitorError:
+        process.stop()
+        raise
     return process
 
 
@@ -224,7 +235,11 @@ def start_exporter(
             f"--marker={directory}",
         ]
     )
-    wait_http(f"http://127.0.0.1:{port}/healthz", process)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", process)
+    except MonitorError:
+        process.stop()
+        raise
     return process
 
 

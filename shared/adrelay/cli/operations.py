@@ -195,6 +195,7 @@ async def replay(
     if dry_run or not to_send:
         return ReplayResult(to_send, refused)
     consumer = await _consumer(bootstrap)
+    consumer.assign(await _partitions(consumer, dlq_topic))  # commits need the partitions assigned
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
     try:
