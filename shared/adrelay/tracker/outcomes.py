@@ -3,6 +3,7 @@ shape for every platform, so the tracker applies deliveries and polls the same w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -15,7 +16,7 @@ ViolationKind = Literal["text", "image", "video", "targeting", "landing_page", "
 # Words in a platform's reason that say what part of the ad it is about (first match wins).
 _KINDS: tuple[tuple[ViolationKind, tuple[str, ...]], ...] = (
     ("landing_page", ("landing page", "landing_page", "destination", "website", "url")),
-    ("targeting", ("targeting", "audience", "age ", "minors")),
+    ("targeting", ("targeting", "audience", "age", "minors")),
     ("video", ("video",)),
     ("image", ("image", "picture", "photo", "thumbnail")),
     ("text", ("text", "headline", "copy", "caption", "grammar", "language")),
@@ -38,6 +39,10 @@ class ReviewOutcome:
 
 def violation(message: str, ad_id: str | None = None) -> PolicyViolation:
     """A platform's reason as a violation, its kind guessed from the words it uses."""
-    lowered = message.lower()
-    kind: ViolationKind = next((k for k, words in _KINDS if any(w in lowered for w in words)), "other")
+    words = set(re.findall(r"[a-z_]+", message.lower()))
+    lowered = " ".join(re.findall(r"[a-z_]+", message.lower()))
+    kind: ViolationKind = next(
+        (k for k, keys in _KINDS if any((key in lowered) if " " in key else (key in words) for key in keys)),
+        "other",
+    )
     return PolicyViolation(kind=kind, message=message[:1000], ad_id=ad_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from adrelay.platforms.base import TokenSource
 from adrelay.platforms.errors import PlatformCallError
 from adrelay.storage.db import Database
 from adrelay.tracker import metrics, tracking
+from adrelay.tracker.accounts import AccountInfo, AccountReads
 from adrelay.tracker.reads import PlatformReads
 from adrelay.tracker.schedule import Job, Schedule
 from adrelay.tracker.settings import TrackerSettings
@@ -32,15 +32,6 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[..., Awaitable[None]]
 TokensFor = Callable[[TrackedCampaign], TokenSource]
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    currency: str
-    time_zone: str
-
-
-AccountOf = Callable[[TrackedCampaign], Awaitable[AccountInfo]]
 
 
 def sync_range(
@@ -79,7 +70,6 @@ class PerformanceSync:
         *,
         emit: Emit,
         tokens_for: TokensFor,
-        account_of: AccountOf,
     ) -> None:
         self.db = db
         self.schedule = schedule
@@ -87,7 +77,7 @@ class PerformanceSync:
         self.settings = settings
         self.emit = emit
         self.tokens_for = tokens_for
-        self.account_of = account_of
+        self.accounts = AccountReads(reads)
 
     async def run(self, job: Job) -> None:
         async with self.db.connection() as conn:
@@ -102,7 +92,9 @@ class PerformanceSync:
         account = (
             AccountInfo(campaign.currency, campaign.time_zone)
             if campaign.currency and campaign.time_zone
-            else await self.account_of(campaign)
+            else await self.accounts.account(
+                platform, tokens, campaign.account_id, connection_id=campaign.connection_id
+            )
         )
         now = datetime.now(UTC)
         start, end = sync_range(campaign, ZoneInfo(account.time_zone), now, self.settings.lookback_days)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from adrelay import topics
-from adrelay.connections import ConnectionManager, ConnectionTokens
+from adrelay.connections import ConnectionTokens
 from adrelay.connections.wiring import connections_for
 from adrelay.engine.ratelimit import PostgresLimiter
 from adrelay.messaging.service import ServiceRuntime
-from adrelay.model import Platform
 from adrelay.platforms.base import TokenSource
 from adrelay.platforms.settings import PlatformSettings
 from adrelay.tracker.applier import ReviewApplier
@@ -20,30 +17,11 @@ from adrelay.tracker.review_poll import ReviewPoll
 from adrelay.tracker.schedule import PERFORMANCE, REVIEW, Schedule, replica_owner
 from adrelay.tracker.settings import TrackerSettings
 from adrelay.tracker.status import StatusHandler
-from adrelay.tracker.sync import AccountInfo, AccountOf, PerformanceSync
+from adrelay.tracker.sync import PerformanceSync
 from adrelay.tracker.tracking import TrackedCampaign
 from adrelay.tracker.webhooks import WebhookReceiver
 
 SERVICE = "tracker"
-log = logging.getLogger(__name__)
-
-
-def account_lookup(manager: ConnectionManager) -> AccountOf:
-    """The ad account's currency and time zone, from the connections module's pre-flight."""
-
-    async def account_of(campaign: TrackedCampaign) -> AccountInfo:
-        status = await manager.preflight(
-            campaign.connection_id, campaign.account_id, platform=Platform(campaign.platform)
-        )
-        if not status.timezone or not status.currency:
-            log.warning(
-                "account %s of %s reports no time zone or currency; using UTC / XXX",
-                campaign.account_id,
-                campaign.platform,
-            )
-        return AccountInfo(currency=status.currency or "XXX", time_zone=status.timezone or "UTC")
-
-    return account_of
 
 
 def build() -> ServiceRuntime:
@@ -70,7 +48,6 @@ def build() -> ServiceRuntime:
         settings,
         emit=runtime.emit,
         tokens_for=campaign_tokens,
-        account_of=account_lookup(manager),
     )
     poll = ReviewPoll(runtime.db, schedule, reads, emit=runtime.emit, tokens_for=campaign_tokens)
     applier = ReviewApplier(runtime.db, reads, settings, emit=runtime.emit, tokens_for=connection_tokens)

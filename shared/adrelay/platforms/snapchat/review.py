@@ -30,7 +30,7 @@ REVIEW_STATES: dict[str, Review] = {
 SUGGESTION = "Edit the ad so that it complies with Snap's Advertising Policies; the edit is reviewed again."
 
 
-class _GivenToken(TokenSource):
+class GivenToken(TokenSource):
     """The tracker hands over a token it holds; a refusal goes back to it, classified."""
 
     def __init__(self, token: str) -> None:
@@ -50,7 +50,7 @@ class SnapchatReview:
     async def ad_reviews(
         self, token: str, account_id: str, ad_ids: Sequence[str], *, connection_id: str | None = None
     ) -> list[ReviewOutcome]:
-        caller = Caller(_GivenToken(token), connection_id or account_id)
+        caller = Caller(GivenToken(token), connection_id or account_id)
         out = []
         for ad_id in ad_ids:
             try:
@@ -65,7 +65,7 @@ class SnapchatReview:
     async def campaign_deleted(
         self, token: str, account_id: str, campaign_id: str, *, connection_id: str | None = None
     ) -> bool:
-        caller = Caller(_GivenToken(token), connection_id or account_id)
+        caller = Caller(GivenToken(token), connection_id or account_id)
         try:
             campaign = await self.client.get(
                 caller, f"/campaigns/{campaign_id}", "campaign", endpoint="GET /campaigns/{campaign_id}"
