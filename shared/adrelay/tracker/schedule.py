@@ -173,6 +173,7 @@ class Schedule:
         await conn.execute(
             """
             update tracking_schedule set runs = runs + 1, failures = 0, last_run_at = now(), last_error = null,
+                   last_run_by = lease_owner,
                    next_run_at = coalesce($4, next_run_at), state = case when $4::timestamptz is null then 'stopped' else state end,
                    lease_owner = null, lease_expires_at = null, updated_at = now()
             where publish_id = $1 and platform = $2 and job = $3

@@ -59,6 +59,7 @@ def upgrade() -> None:
         runs              integer     not null default 0,
         failures          integer     not null default 0,
         last_run_at       timestamptz,
+        last_run_by       text,
         last_error        jsonb,
         created_at        timestamptz not null default now(),
         updated_at        timestamptz not null default now(),
