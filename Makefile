@@ -3,13 +3,14 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down status test demo lint format typecheck contract bench clean
+.PHONY: help venv up down status test demo lint format typecheck contract bench clean monitor monitor-down
 
 help:
 	@echo "make demo    set everything up, then publish sample campaigns to the three sandboxes"
 	@echo "make test    set everything up, then run the whole test suite"
 	@echo "make up | down | status    the local runtime (Kafka, PostgreSQL, sandboxes)"
 	@echo "make lint | typecheck | contract | bench"
+	@echo "make monitor | monitor-down    Prometheus + consumer-lag exporter beside the local runtime"
 
 venv:
 	@deploy/local/bootstrap.sh
@@ -45,6 +46,12 @@ contract: venv
 
 bench: up
 	$(PY) -m bench
+
+monitor: up
+	@$(PY) deploy/monitoring/monitor.py up
+
+monitor-down:
+	@if [ -x $(PY) ]; then $(PY) deploy/monitoring/monitor.py down; fi
 
 clean: down
 	rm -rf .runtime .venv
