@@ -53,5 +53,5 @@ def mp4(width: int = 1080, height: int = 1920, seconds: int = 15, filler: bytes 
         + struct.pack(">II", width << 16, height << 16),
     )
     moov = _box(b"moov", mvhd + _box(b"trak", tkhd))
-    mdat = _box(b"mdat", b"adrelay-sample-video-frames" * 200 + filler)
+    mdat = _box(b"mdat", b"adrelay-sample-video-frames" * 4800 + filler)  # ~130 KB, like a tiny clip
     return ftyp + moov + mdat

@@ -223,33 +223,30 @@ async def test_a_publish_waits_for_reauthentication_and_resumes_by_itself(
 ) -> None:
     from sandbox.meta import fixtures as meta
 
-    body = command(stack)
-    publish_id = publish_id_for(body["idempotency_key"])
-    # The platform refuses the token during the pre-flight: Meta tokens cannot be refreshed.
+    # Meta refuses the person's token when the connection is checked: Meta tokens cannot be refreshed.
     await fault(
         stack.sandbox("meta"),
-        {
-            "effect": "expired_token",
-            "count": 1,
-            "match": {"method": "GET", "path": r"/v\d+\.0/act_\d+$"},
-        },
+        {"effect": "expired_token", "count": 1, "match": {"method": "GET", "path": r"/v\d+\.0/act_\d+$"}},
     )
-    try:
-        await submit(services["orchestrator"], body)
-        waiting = await wait_status(services["orchestrator"], publish_id, {"awaiting_reauth"})
-    finally:
-        await clear_faults(stack.sandbox("meta"))
+    async with httpx.AsyncClient(base_url=services["orchestrator"].url, timeout=30) as client:
+        checked = (await client.post("/connections/demo-meta/check")).json()
+    await clear_faults(stack.sandbox("meta"))
+    assert checked["connection"]["status"] == "reauth_required", checked
+    body = command(stack)
+    publish_id = publish_id_for(body["idempotency_key"])
+    await submit(services["orchestrator"], body)
+    waiting = await wait_status(services["orchestrator"], publish_id, {"awaiting_reauth"})
     assert waiting["platforms"]["meta"]["state"] == "awaiting_reauth"
+
+    def reauth_events(records: list) -> list:
+        return [e for e in envelopes(records, "ReauthRequired") if e.payload.connection_id == "demo-meta"]
+
     notices = await read_topic(
-        runtime_env.bootstrap,
-        topics.NOTIFICATIONS.name,
-        until=lambda rs: bool(
-            [e for e in envelopes(rs, "ReauthRequired") if e.payload.connection_id == "demo-meta"]
-        ),
+        runtime_env.bootstrap, topics.NOTIFICATIONS.name, until=lambda rs: bool(reauth_events(rs))
     )
-    reauth = [e for e in envelopes(notices, "ReauthRequired") if e.payload.connection_id == "demo-meta"]
-    assert reauth and reauth[-1].payload.platform.value == "meta"
-    assert meta.SYSTEM_USER_TOKEN not in str(reauth[-1].model_dump())
+    reauth = reauth_events(notices)
+    assert len(reauth) == 1 and reauth[0].payload.platform.value == "meta"
+    assert meta.SYSTEM_USER_TOKEN not in str(reauth[0].model_dump())
     async with httpx.AsyncClient(base_url=services["orchestrator"].url) as client:
         response = await client.post(
             "/connections/demo-meta/reauth",

@@ -427,12 +427,13 @@ class ConnectionManager:
             raise ConnectionNotFound(
                 f"connection {connection_id} is a {view.platform.value} connection, not {Platform(platform).value}"
             )
+        # The connection's own state first: a cached answer must never hide a re-auth requirement.
+        if view.status is not ConnectionStatus.ACTIVE:
+            raise ReauthNeeded(_status_text(view))
         key = (connection_id, _account_key(view.platform, account_id))
         cached = self._preflight.get(key)
         if cached is not None and not fresh and cached[0] > time.monotonic():
             return cached[1]
-        if view.status is not ConnectionStatus.ACTIVE:
-            raise ReauthNeeded(_status_text(view))
         auth = self.auth(view.platform)
         try:
             status: AccountStatus = await self._with_token(

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adrelay import topics
 from adrelay.model import Campaign, GoLivePolicy, PartialFailurePolicy, Platform, PlatformTarget
@@ -30,6 +30,32 @@ class Payload(BaseModel):
 
     TOPIC: ClassVar[topics.TopicSpec]
     SCHEMA_VERSION: ClassVar[str] = "1.0"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000: refuse it here, with a field path, not deep in a handler."""
+        path = _nul_path(data, "")
+        if path is not None:
+            raise ValueError(f"NUL character (U+0000) in {path or 'the payload'}")
+        return data
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_path(key, path) if isinstance(key, str) and "\x00" in key else None
+            found = found if found is not None else _nul_path(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 # ---- shared parts ------------------------------------------------------------------------------
@@ -182,7 +208,7 @@ class CampaignPublishRequested(Payload):
     only_platforms: list[Platform] | None = Field(
         default=None, description="a retry of some platforms only; None = every target"
     )
-    attempt: int = Field(default=1, ge=1)
+    attempt: int = Field(default=1, ge=1, le=1000)
 
 
 class PlatformPublishProgressed(Payload):
@@ -194,8 +220,8 @@ class PlatformPublishProgressed(Payload):
     platform: Platform
     step: str
     step_state: Literal["started", "succeeded", "waiting", "retrying", "failed"]
-    steps_done: int = Field(ge=0)
-    steps_total: int = Field(ge=0)
+    steps_done: int = Field(ge=0, le=100_000)
+    steps_total: int = Field(ge=0, le=100_000)
     detail: str | None = None
     wait_until: datetime | None = None
 

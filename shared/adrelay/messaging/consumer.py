@@ -30,6 +30,7 @@ from adrelay.events import DecodeError, Envelope, UnknownEventType, decode
 from adrelay.events.codec import peek_ids
 from adrelay.messaging import inbox
 from adrelay.messaging.deadletter import dead_letter
+from adrelay.messaging.outbox import EventTooLarge
 from adrelay.observability import metrics
 from adrelay.observability.logging import log_context
 from adrelay.storage.db import is_transient_db_error
@@ -113,7 +114,7 @@ class MessageProcessor:
                     applied = await self._apply(envelope)
                 except asyncio.CancelledError:
                     raise
-                except PermanentError as exc:
+                except (PermanentError, EventTooLarge) as exc:
                     metrics.EVENTS_FAILED.labels(self.service, topic, "permanent").inc()
                     await self._dead_letter(
                         key, value, headers, partition, offset, str(exc), "PermanentError"

@@ -10,6 +10,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+from aiokafka.errors import MessageSizeTooLargeError
+
 from adrelay import topics
 from adrelay.messaging.kafka import KafkaProducer
 from adrelay.observability import metrics
@@ -46,12 +48,18 @@ async def dead_letter(
         ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
     ]
     backoff = 0.2
+    body = value or b""
     while True:
         try:
-            await kafka.send(dlq_topic(source_topic), key, value or b"", dlq_headers)
+            await kafka.send(dlq_topic(source_topic), key, body, dlq_headers)
             break
         except asyncio.CancelledError:
             raise
+        except MessageSizeTooLargeError:
+            # The original plus our headers no longer fits Kafka: keep where it came from, drop the bytes.
+            dlq_headers = [*dlq_headers, ("dlq.value_dropped_bytes", str(len(body)).encode())]
+            body = b""
+            continue
         except Exception as exc:
             log.warning("dead-letter write failed (%r); retrying", exc)
             await asyncio.sleep(backoff)

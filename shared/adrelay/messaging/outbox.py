@@ -28,6 +28,17 @@ from adrelay.observability import metrics
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# Kafka's default largest record is 1 MiB (producer max.request.size, broker message.max.bytes);
+# an event must fit with its key, headers and the record overhead.
+MAX_EVENT_BYTES = 1_000_000
+
+
+class EventTooLarge(ValueError):
+    """An event that Kafka cannot carry: refused when it is emitted, never left to block the relay."""
+
+
+def event_size(envelope: Envelope) -> int:
+    return len(encode(envelope)) + len(envelope.key) + sum(len(k) + len(v) for k, v in envelope.headers())
 
 
 def _channel(producer: str) -> str:
@@ -44,6 +55,11 @@ class Outbox:
 
     async def add(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
         """Record `envelope` for emission when the surrounding transaction commits."""
+        value = encode(envelope)
+        if len(value) + 4096 > MAX_EVENT_BYTES:
+            raise EventTooLarge(
+                f"{envelope.type} of {len(value)} bytes is over Kafka's {MAX_EVENT_BYTES}-byte limit"
+            )
         await conn.execute(
             "select pg_advisory_xact_lock($1)", zlib.crc32(f"outbox:{envelope.campaign_id}".encode())
         )
@@ -58,7 +74,7 @@ class Outbox:
             envelope.key,
             envelope.event_id,
             envelope.type,
-            encode(envelope),
+            value,
             orjson.dumps([[k, v.decode()] for k, v in envelope.headers()]).decode(),
         )
         await conn.execute("select pg_notify($1, '')", _channel(self.producer))
@@ -113,9 +129,7 @@ class OutboxRelay:
 
     async def _acquire(self, conn: asyncpg.Connection) -> None:
         # Polling is right here: the lock is held by another process, which cannot signal us.
-        while not await conn.fetchval(
-            "select pg_try_advisory_lock($1)", _lock_key(self.producer)
-        ):
+        while not await conn.fetchval("select pg_try_advisory_lock($1)", _lock_key(self.producer)):
             await asyncio.sleep(self.poll_interval_s)
         self._set_owner(True)
         log.info("outbox relay owner for %s", self.producer)
@@ -124,7 +138,7 @@ class OutboxRelay:
         rows = await conn.fetch(
             """
             select id, topic, message_key, value, headers from outbox
-            where producer = $1 and published_at is null
+            where producer = $1 and published_at is null and failed_reason is null
             order by id limit $2
             """,
             self.producer,
@@ -133,6 +147,23 @@ class OutboxRelay:
         metrics.OUTBOX_PENDING.labels(self.producer).set(len(rows))
         if not rows:
             return 0
+        oversized = [
+            r
+            for r in rows
+            if len(r["value"]) + len(r["message_key"]) + len(r["headers"]) + 4096 > MAX_EVENT_BYTES
+        ]
+        if oversized:
+            # Rows written before the size check existed, or by another writer: set aside, never block.
+            await conn.execute(
+                "update outbox set failed_reason = $2 where id = any($1::bigint[])",
+                [r["id"] for r in oversized],
+                f"larger than Kafka's {MAX_EVENT_BYTES}-byte record limit",
+            )
+            metrics.OUTBOX_FAILED.labels(self.producer).inc(len(oversized))
+            log.error("outbox rows %s are too large for Kafka; set aside", [r["id"] for r in oversized])
+            rows = [r for r in rows if r not in oversized]
+            if not rows:
+                return len(oversized)
         records = [
             (
                 r["topic"],

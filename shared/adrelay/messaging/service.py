@@ -51,6 +51,7 @@ class ServiceRuntime:
         self._loops: list[tuple[str, BackgroundLoop]] = [("outbox-relay", self.relay.run)]
         self._readiness_checks: list[Callable[[], Awaitable[bool]]] = []
         self._install_web()
+        self._install_input_guard()
 
     # ---- wiring ------------------------------------------------------------------------------
     def _make_app(self) -> faust.App:
@@ -160,6 +161,26 @@ class ServiceRuntime:
             except Exception:
                 checks[f"check_{i}"] = False
         return checks
+
+    def _install_input_guard(self) -> None:
+        """No request carrying a NUL character (U+0000) reaches a handler: PostgreSQL text cannot hold
+        it, so it would surface as a 500 deep inside; it is refused up front with a clear 400."""
+
+        @aioweb.middleware
+        async def refuse_nul(request: aioweb.Request, handler: Any) -> Any:
+            bad = "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.query.items())
+            small = request.content_length is not None and request.content_length <= 1024 * 1024
+            if not bad and small and request.content_type == "application/json":
+                body = await request.read()  # cached: the handler reads it again for free
+                bad = b"\\u0000" in body
+            if bad:
+                return aioweb.json_response(
+                    {"error": "NUL characters (U+0000) are not accepted in paths, queries or bodies"},
+                    status=400,
+                )
+            return await handler(request)
+
+        self.app.web.web_app.middlewares.append(refuse_nul)  # type: ignore[attr-defined]
 
     def add_routes(self, routes: list[aioweb.RouteDef]) -> None:
         """Extra HTTP endpoints (the orchestrator's API, the tracker's webhooks)."""

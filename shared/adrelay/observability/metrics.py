@@ -21,6 +21,9 @@ DLQ_MESSAGES = Counter(
     "adrelay_dlq_messages_total", "Messages written to a dead-letter topic", ["service", "topic"]
 )
 OUTBOX_PUBLISHED = Counter("adrelay_outbox_published_total", "Outbox rows relayed to Kafka", ["service"])
+OUTBOX_FAILED = Counter(
+    "adrelay_outbox_failed_total", "Outbox rows set aside because Kafka can never take them", ["service"]
+)
 OUTBOX_PENDING = Gauge("adrelay_outbox_pending", "Outbox rows not yet relayed", ["service"])
 OUTBOX_RELAY_OWNER = Gauge(
     "adrelay_outbox_relay_owner", "1 while this process owns the outbox relay", ["service"]

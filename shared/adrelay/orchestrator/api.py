@@ -25,7 +25,7 @@ from adrelay.events import Envelope, PublishCampaign
 from adrelay.events.payloads import ValidationIssue
 from adrelay.model import Platform
 from adrelay.orchestrator import store
-from adrelay.orchestrator.core import Orchestrator
+from adrelay.orchestrator.core import Orchestrator, fanout_too_large
 from adrelay.orchestrator.validation import account_of, validate
 from adrelay.platforms.base import PublishContext
 
@@ -72,6 +72,9 @@ def routes(orchestrator: Orchestrator) -> list[web.RouteDef]:
         if isinstance(command, web.Response):
             return command
         publish_id = store.publish_id_for(command.idempotency_key)
+        too_large = fanout_too_large(command)
+        if too_large:
+            return _problem(413, too_large)
         async with runtime.db.transaction() as conn:
             existing = await store.find_by_key(conn, command.idempotency_key)
             if existing is not None:
@@ -117,7 +120,7 @@ def routes(orchestrator: Orchestrator) -> list[web.RouteDef]:
 
     async def retry(request: web.Request) -> web.Response:
         platform: Platform | None = None
-        if request.can_read_body:
+        if request.body_exists:
             try:
                 body = orjson.loads(await request.read() or b"{}")
             except orjson.JSONDecodeError:

@@ -32,7 +32,8 @@ from adrelay.events import (
     RollbackRequested,
     stable_event_id,
 )
-from adrelay.events.payloads import PlatformState, PolicyViolation, PublishStatus, ValidationIssue
+from adrelay.events.payloads import PlatformState, PublishStatus, ValidationIssue
+from adrelay.messaging.outbox import MAX_EVENT_BYTES, event_size
 from adrelay.messaging.service import ServiceRuntime
 from adrelay.model import Platform
 from adrelay.orchestrator import domain, store
@@ -204,6 +205,15 @@ class Orchestrator:
         state = await store.load(conn, publish_id)
         assert state is not None
         await self._status_changed(conn, state, None, causation=envelope)
+        too_large = fanout_too_large(command)
+        if too_large:
+            # The fan-out event could never travel: refuse now, before any platform is touched.
+            issue = ValidationIssue(path="campaign", message=too_large)
+            await store.set_issues(conn, publish_id, [issue.model_dump(mode="json")])
+            state.status = PublishStatus.REJECTED
+            await store.save(conn, state, reason=too_large)
+            await self._status_changed(conn, state, PublishStatus.RECEIVED, reason=too_large, issues=[issue])
+            return
         await conn.execute("select pg_notify('adrelay_orchestrator', $1)", publish_id)
 
     # ---- validation, pre-flight, fan-out (background) ------------------------------------------------
@@ -376,6 +386,8 @@ class Orchestrator:
         self, envelope: Envelope, payload: PlatformPublishProgressed, conn: asyncpg.Connection
     ) -> None:
         assert envelope.publish_id is not None
+        if not await store.exists(conn, envelope.publish_id):
+            return  # about a publish this orchestrator never recorded: nothing to update
         await store.heartbeat(
             conn,
             envelope.publish_id,
@@ -403,6 +415,8 @@ class Orchestrator:
         self, envelope: Envelope, payload: AdReviewChanged, conn: asyncpg.Connection
     ) -> None:
         assert envelope.publish_id is not None
+        if not await store.exists(conn, envelope.publish_id):
+            return
         review = payload.model_dump(
             mode="json", include={"review", "violations", "suggestions", "source", "external_ad_id"}
         )
@@ -518,5 +532,10 @@ class Orchestrator:
             await sink.deliver(envelope)
 
 
-def violations_of(payload: AdReviewChanged) -> list[PolicyViolation]:
-    return list(payload.violations)
+def fanout_too_large(command: PublishCampaign) -> str | None:
+    """Why the publish's CampaignPublishRequested could not travel on Kafka, or None."""
+    requested = CampaignPublishRequested(campaign=command.campaign, targets=command.targets)
+    size = event_size(Envelope.new(requested, campaign_id=command.campaign.id, publish_id="pub-size-check"))
+    if size + 4096 > MAX_EVENT_BYTES:
+        return f"the campaign is too large to publish in one event ({size} bytes; the limit is {MAX_EVENT_BYTES})"
+    return None

@@ -83,6 +83,10 @@ async def create_publish(conn: asyncpg.Connection, publish_id: str, command: Pub
     )
 
 
+async def exists(conn: asyncpg.Connection, publish_id: str) -> bool:
+    return bool(await conn.fetchval("select true from publishes where publish_id = $1", publish_id))
+
+
 async def command_of(conn: asyncpg.Connection, publish_id: str) -> PublishCampaign:
     raw = await conn.fetchval("select command from publishes where publish_id = $1", publish_id)
     return PublishCampaign.model_validate(_load(raw))

@@ -18,19 +18,27 @@ def _env(name: str, default: str = "") -> str:
 
 @dataclass(frozen=True)
 class MetaSettings:
-    graph_url: str = field(default_factory=lambda: _env("ADRELAY_META_GRAPH_URL", "https://graph.facebook.com"))
-    video_url: str = field(default_factory=lambda: _env("ADRELAY_META_VIDEO_URL", "https://graph-video.facebook.com"))
+    graph_url: str = field(
+        default_factory=lambda: _env("ADRELAY_META_GRAPH_URL", "https://graph.facebook.com")
+    )
+    video_url: str = field(
+        default_factory=lambda: _env("ADRELAY_META_VIDEO_URL", "https://graph-video.facebook.com")
+    )
     api_version: str = field(default_factory=lambda: _env("ADRELAY_META_API_VERSION", "v25.0"))
     app_id: str = field(default_factory=lambda: _env("ADRELAY_META_APP_ID"))
     app_secret: str = field(default_factory=lambda: _env("ADRELAY_META_APP_SECRET"))
     webhook_verify_token: str = field(default_factory=lambda: _env("ADRELAY_META_WEBHOOK_VERIFY_TOKEN"))
     # Ad-account usage (percent) above which calls slow down, before Meta throttles.
-    slow_down_at_pct: float = field(default_factory=lambda: float(_env("ADRELAY_META_SLOW_DOWN_AT_PCT", "75")))
+    slow_down_at_pct: float = field(
+        default_factory=lambda: float(_env("ADRELAY_META_SLOW_DOWN_AT_PCT", "75"))
+    )
 
 
 @dataclass(frozen=True)
 class TikTokSettings:
-    api_url: str = field(default_factory=lambda: _env("ADRELAY_TIKTOK_API_URL", "https://business-api.tiktok.com"))
+    api_url: str = field(
+        default_factory=lambda: _env("ADRELAY_TIKTOK_API_URL", "https://business-api.tiktok.com")
+    )
     app_id: str = field(default_factory=lambda: _env("ADRELAY_TIKTOK_APP_ID"))
     app_secret: str = field(default_factory=lambda: _env("ADRELAY_TIKTOK_APP_SECRET"))
     # Published per-app and per-endpoint limits (Basic tier); no headers tell them.
@@ -40,15 +48,19 @@ class TikTokSettings:
 
 @dataclass(frozen=True)
 class SnapchatSettings:
-    api_url: str = field(default_factory=lambda: _env("ADRELAY_SNAPCHAT_API_URL", "https://adsapi.snapchat.com"))
+    api_url: str = field(
+        default_factory=lambda: _env("ADRELAY_SNAPCHAT_API_URL", "https://adsapi.snapchat.com")
+    )
     accounts_url: str = field(
         default_factory=lambda: _env("ADRELAY_SNAPCHAT_ACCOUNTS_URL", "https://accounts.snapchat.com")
     )
     client_id: str = field(default_factory=lambda: _env("ADRELAY_SNAPCHAT_CLIENT_ID"))
     client_secret: str = field(default_factory=lambda: _env("ADRELAY_SNAPCHAT_CLIENT_SECRET"))
     redirect_uri: str = field(default_factory=lambda: _env("ADRELAY_SNAPCHAT_REDIRECT_URI"))
-    # Documented averages: 20 requests/s per app, 10 per token; headers refine them.
-    token_rps: float = field(default_factory=lambda: float(_env("ADRELAY_SNAPCHAT_TOKEN_RPS", "10")))
+    # Documented: 10 requests/s per token (20 per app), counted in one-second windows; no header
+    # tells the token's remaining allowance. Paced at 8/s: a token bucket lets 1 + rate calls into any
+    # second, and requests can bunch up on their way (uploads, queues), so 80 % never fills a window.
+    token_rps: float = field(default_factory=lambda: float(_env("ADRELAY_SNAPCHAT_TOKEN_RPS", "8")))
 
 
 @dataclass(frozen=True)

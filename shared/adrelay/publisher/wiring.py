@@ -26,6 +26,7 @@ from adrelay.events import (
     RollbackRequested,
     stable_event_id,
 )
+from adrelay.messaging.consumer import PermanentError
 from adrelay.messaging.service import ServiceRuntime
 from adrelay.model import Platform
 from adrelay.platforms.registry import adapter_for
@@ -82,6 +83,10 @@ def build(platform: Platform) -> ServiceRuntime:
     async def on_publish_requested(envelope: Envelope, conn: asyncpg.Connection) -> None:
         request = envelope.payload
         assert isinstance(request, CampaignPublishRequested)
+        if envelope.publish_id is None:
+            raise PermanentError(
+                "CampaignPublishRequested without a publish_id: nothing to correlate it with"
+            )
         if platform not in {t.platform for t in request.targets}:
             return
         if request.only_platforms is not None and platform not in request.only_platforms:
