@@ -122,7 +122,7 @@ async def test_invariant_4_an_unknown_outcome_create_is_found_by_tag_and_rolled_
     assert len(dropped) == 1 and dropped[0]["deleted"], dropped  # created once, found by tag, deleted
 
 
-async def test_keep_successful_then_retry_repeats_no_finished_step(
+async def test_invariant_5_keep_successful_then_a_retry_repeats_no_finished_step(
     stack: Stack, services: dict[str, ServiceProcess]
 ) -> None:
     body = command(stack)
