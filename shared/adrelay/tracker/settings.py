@@ -50,6 +50,9 @@ class TrackerSettings:
     tiktok_signature_tolerance_s: float = field(
         default_factory=lambda: _float("ADRELAY_TIKTOK_WEBHOOK_TOLERANCE_S", 300.0)
     )
+    webhook_retention_days: int = field(
+        default_factory=lambda: int(_env("ADRELAY_WEBHOOK_RETENTION_DAYS", "7"))
+    )
     # A webhook naming an ad no publish of ours holds yet is kept and matched for this long.
     unmatched_review_ttl_s: float = field(
         default_factory=lambda: _float("ADRELAY_UNMATCHED_REVIEW_TTL_S", 86400.0)

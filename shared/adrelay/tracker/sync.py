@@ -38,17 +38,17 @@ def sync_range(
     campaign: TrackedCampaign, zone: ZoneInfo, now: datetime, lookback_days: int
 ) -> tuple[date, date]:
     """The account's days to read now: from the publish's day on the first sync, else the last
-    `lookback_days`; up to today, or to the day tracking ends."""
+    `lookback_days` (from the last day read, if that is earlier: a tracker down for long leaves no
+    gap); up to today, or to the day tracking ends."""
     today = now.astimezone(zone).date()
     first_day = campaign.since.astimezone(zone).date()
     last_day = today
     if campaign.track_until is not None:
         last_day = min(today, campaign.track_until.astimezone(zone).date())
-    start = (
-        first_day
-        if campaign.last_synced_at is None
-        else max(first_day, today - timedelta(days=lookback_days))
-    )
+    if campaign.synced_through is None:
+        start = first_day
+    else:
+        start = max(first_day, min(campaign.synced_through, today - timedelta(days=lookback_days)))
     return min(start, last_day), last_day
 
 

@@ -10,6 +10,7 @@ outcomes are applied by the review applier.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -140,6 +141,20 @@ class WebhookReceiver:
             for outcome in outcomes:
                 await reviews.observe(conn, platform, outcome, "webhook")
         return True
+
+    async def prune(self) -> None:
+        """Forever, hourly: forget deliveries older than the retention (platforms stop retrying after
+        hours, Meta 36 h and TikTok 72 h [S]); what they applied stays in `ad_reviews`."""
+        while True:
+            try:
+                async with self.db.connection() as conn:
+                    await conn.execute(
+                        "delete from webhook_deliveries where received_at < now() - make_interval(days => $1)",
+                        self.settings.webhook_retention_days,
+                    )
+            except Exception as exc:
+                log.warning("pruning webhook deliveries failed: %r", exc)
+            await asyncio.sleep(3600)
 
 
 def _not_found(platform: str) -> web.Response:

@@ -68,5 +68,6 @@ def build() -> ServiceRuntime:
     runtime.background("tracking-jobs", runner.run)
     runtime.background("review-outcomes", applier.run)
     runtime.background("webhook-registration", registration.run)
+    runtime.background("webhook-retention", receiver.prune)
     runtime.add_routes(receiver.routes())
     return runtime

@@ -15,7 +15,7 @@ from tests.support.samples import campaign
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def _campaign(since: datetime, until: datetime | None, synced: datetime | None = None) -> TrackedCampaign:
+def _campaign(since: datetime, until: datetime | None, synced: date | None = None) -> TrackedCampaign:
     return TrackedCampaign(
         publish_id="pub-1",
         platform="meta",
@@ -29,8 +29,8 @@ def _campaign(since: datetime, until: datetime | None, synced: datetime | None =
         time_zone="America/New_York",
         state="active",
         synced_from=None,
-        synced_through=None,
-        last_synced_at=synced,
+        synced_through=synced,
+        last_synced_at=None,
     )
 
 
@@ -49,9 +49,11 @@ def test_later_syncs_reread_the_attribution_window_only() -> None:
     since = datetime(2026, 1, 1, 12, tzinfo=UTC)
     now = datetime(2026, 3, 12, 12, tzinfo=UTC)
     first = sync_range(_campaign(since, None), NEW_YORK, now, 8)
-    later = sync_range(_campaign(since, None, synced=now - timedelta(hours=1)), NEW_YORK, now, 8)
+    later = sync_range(_campaign(since, None, synced=date(2026, 3, 12)), NEW_YORK, now, 8)
+    after_a_gap = sync_range(_campaign(since, None, synced=date(2026, 2, 1)), NEW_YORK, now, 8)
     assert first == (date(2026, 1, 1), date(2026, 3, 12))
     assert later == (date(2026, 3, 4), date(2026, 3, 12))
+    assert after_a_gap == (date(2026, 2, 1), date(2026, 3, 12))  # nothing missed while trackers were down
 
 
 def test_tracking_ends_with_a_last_sync_at_the_end_of_the_window() -> None:
