@@ -3,7 +3,8 @@
 Runs in the background of every tracker replica; rows are taken under their lock, so replicas never
 emit the same change twice. A webhook that says less than the ad's read (Meta's disapproval without
 reasons, a TikTok entry without an outcome) is completed by reading the ad first; an observation of an
-ad no publish holds yet waits for its publisher to record it, and is dropped after a day.
+ad no publish holds yet waits for its publisher to record it (for `unmatched_review_ttl_s`; when its
+publish starts being tracked it is applied then).
 """
 
 from __future__ import annotations

@@ -53,9 +53,11 @@ class TrackerSettings:
     webhook_retention_days: int = field(
         default_factory=lambda: int(_env("ADRELAY_WEBHOOK_RETENTION_DAYS", "7"))
     )
-    # A webhook naming an ad no publish of ours holds yet is kept and matched for this long.
+    # A webhook naming an ad no publish of ours holds yet (its publisher has not recorded it, or it is
+    # not ours: subscriptions cover whole ad accounts) is matched again for this long; tracking the
+    # publish later applies it anyway.
     unmatched_review_ttl_s: float = field(
-        default_factory=lambda: _float("ADRELAY_UNMATCHED_REVIEW_TTL_S", 86400.0)
+        default_factory=lambda: _float("ADRELAY_UNMATCHED_REVIEW_TTL_S", 3600.0)
     )
 
     @property
