@@ -142,7 +142,9 @@ class Process:
             return None
         return pid
 
-    def start(self, cmd: list[str]) -> int:
+    def start(self, cmd: list[str], die_with_parent: bool = False) -> int:
+        """Start `cmd` in its own session; with `die_with_parent` (tests) the kernel ends it when the
+        process that started it dies, even by SIGKILL, so no Prometheus outlives a killed test run."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
             proc = subprocess.Popen(
@@ -152,6 +154,7 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 cwd=ROOT,
+                preexec_fn=_die_with_parent if die_with_parent else None,
             )
         self.proc = proc
         self.pid_file.write_text(str(proc.pid))
@@ -179,6 +182,13 @@ class Process:
             return "(no log)"
 
 
+def _die_with_parent() -> None:
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def wait_http(url: str, process: Process, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -195,7 +205,9 @@ def wait_http(url: str, process: Process, timeout_s: float = 60.0) -> None:
     raise MonitorError(f"{process.name} not ready at {url} in {timeout_s:.0f}s:\n{process.tail()}")
 
 
-def start_prometheus(directory: Path, config: dict[str, Any], port: int) -> Process:
+def start_prometheus(
+    directory: Path, config: dict[str, Any], port: int, die_with_parent: bool = False
+) -> Process:
     """Prometheus with our config, data dir and port (the system service is never touched)."""
     binary = prometheus_binary()
     directory.mkdir(parents=True, exist_ok=True)
@@ -210,7 +222,8 @@ def start_prometheus(directory: Path, config: dict[str, Any], port: int) -> Proc
             "--storage.tsdb.retention.time=2d",
             f"--web.listen-address=127.0.0.1:{port}",
             "--web.enable-lifecycle",
-        ]
+        ],
+        die_with_parent,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/-/ready", process)
@@ -221,7 +234,12 @@ def start_prometheus(directory: Path, config: dict[str, Any], port: int) -> Proc
 
 
 def start_exporter(
-    directory: Path, bootstrap: str, port: int, topic_filter: str = ".*", group_filter: str = ".*"
+    directory: Path,
+    bootstrap: str,
+    port: int,
+    topic_filter: str = ".*",
+    group_filter: str = ".*",
+    die_with_parent: bool = False,
 ) -> Process:
     process = Process("lag-exporter", directory)
     process.start(
@@ -233,7 +251,8 @@ def start_exporter(
             f"--topic.filter={topic_filter}",
             f"--group.filter={group_filter}",
             f"--marker={directory}",
-        ]
+        ],
+        die_with_parent,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", process)
@@ -290,7 +309,7 @@ def up() -> None:
         say(f"lag exporter ready on http://127.0.0.1:{EXPORTER_PORT}/metrics (Kafka {bootstrap})")
     else:
         say(f"lag exporter already running on port {EXPORTER_PORT}")
-    prometheus = Process("prometheus", RUNTIME)
+    prometheus = Process("prometheus", RUNTIME / "prometheus")
     if prometheus.pid() is None:
         if port_open(PROMETHEUS_PORT):
             raise MonitorError(f"port {PROMETHEUS_PORT} is taken; set ADRELAY_PROMETHEUS_PORT")

@@ -115,7 +115,9 @@ def monitoring(
     directory = tmp_path_factory.mktemp("monitoring")
     prefix = "^" + re.escape(runtime_env["ADRELAY_TOPIC_PREFIX"])
     exporter_port, prometheus_port = free_port(), free_port()
-    exporter = mon.start_exporter(directory, runtime_env.bootstrap, exporter_port, prefix, prefix)
+    exporter = mon.start_exporter(
+        directory, runtime_env.bootstrap, exporter_port, prefix, prefix, die_with_parent=True
+    )
     config = mon.prometheus_config(
         {name: f"127.0.0.1:{proc.port}" for name, proc in services.items()},
         f"127.0.0.1:{exporter_port}",
@@ -124,7 +126,9 @@ def monitoring(
     )
     prometheus = None
     try:
-        prometheus = mon.start_prometheus(directory / "prometheus", config, prometheus_port)
+        prometheus = mon.start_prometheus(
+            directory / "prometheus", config, prometheus_port, die_with_parent=True
+        )
         yield Monitoring(
             f"http://127.0.0.1:{prometheus_port}",
             f"http://127.0.0.1:{exporter_port}",
