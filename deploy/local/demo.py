@@ -53,6 +53,32 @@ MEDIA_PORT = int(os.environ.get("ADRELAY_DEMO_MEDIA_PORT", "18090"))
 SANDBOX_CONFIG = {p: {"review_delay_s": 2.0, "video_processing_s": 1.0, "base_latency_ms": 30} for p in
                   ("meta", "tiktok", "snapchat")}  # fmt: skip
 console = Console()
+DEMO_IDS = {p: f"demo-{p}" for p in ("meta", "tiktok", "snapchat")}
+
+
+def forget_platform_state() -> None:
+    """The demo wipes its sandboxes, so what adrelay remembers of them goes too: uploads cached per
+    account and content hash would name images and videos the fresh sandboxes never saw."""
+    import asyncio
+
+    import asyncpg
+
+    from adrelay.config import Settings
+
+    async def forget() -> None:
+        conn = await asyncpg.connect(Settings().database_url)
+        try:
+            await conn.execute(
+                "delete from media_uploads where account_id = any($1::text[])",
+                [
+                    t["ad_account_id"] if "ad_account_id" in t else t["advertiser_id"]
+                    for t in targets(DEMO_IDS)
+                ],
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(forget())
 
 
 def token_keys() -> str:
@@ -157,7 +183,7 @@ def stop_services() -> None:
 def connect_accounts(api: httpx.Client) -> dict[str, str]:
     ids = {}
     for platform, request in CONNECT.items():
-        connection_id = f"demo-{platform}"
+        connection_id = DEMO_IDS[platform]
         response = api.post("/connections", json={**request, "id": connection_id})
         if response.status_code == 409:  # connected by an earlier demo: re-authorise with a fresh grant
             response = api.post(
@@ -194,6 +220,7 @@ def main() -> int:
     )
     console.print(Panel.fit("adrelay demo: one campaign, three platforms", style="bold cyan"))
     reset_and_seed(urls, SANDBOX_CONFIG)
+    forget_platform_state()
     media = write_media()
     media_server = serve_media()
     env = {

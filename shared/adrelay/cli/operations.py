@@ -432,7 +432,7 @@ def cleanup_retry(publish_id: str, platform: str | None) -> None:
                 f"{name}: refused ({response.status_code}): {body.get('error', response.text)}", err=True
             )
         else:
-            click.echo(f"{name}: rollback requested again; publish is {body.get('status', '?')}")
+            click.echo(f"{name}: rollback requested again; publish is {body.get('publish_status', '?')}")
     if failed:
         sys.exit(1)
 

@@ -61,11 +61,15 @@ def styled(state: str) -> str:
 
 def status_tree(view: dict[str, Any]) -> Tree:
     """The result as a tree: publish → platform → campaign → ad sets → ads, with every external id."""
-    tree = Tree(f"[bold]{view['campaign_name']}[/] ({view['campaign_id']}) publish {view['publish_id']}: "
-                f"{styled(view['status'])}" + (f" — {view['reason']}" if view.get("reason") else ""))
+    tree = Tree(
+        f"[bold]{view['campaign_name']}[/] ({view['campaign_id']}) publish {view['publish_id']}: "
+        f"{styled(view['status'])}" + (f" — {view['reason']}" if view.get("reason") else "")
+    )
     for issue in view.get("issues", []):
-        tree.add(f"[{'red' if issue.get('severity') == 'error' else 'yellow'}]{issue.get('severity')}[/] "
-                 f"{issue.get('platform') or ''} {issue['path']}: {issue['message']}")
+        tree.add(
+            f"[{'red' if issue.get('severity') == 'error' else 'yellow'}]{issue.get('severity')}[/] "
+            f"{issue.get('platform') or ''} {issue['path']}: {issue['message']}"
+        )
     for platform, run in view["platforms"].items():
         node = tree.add(f"[bold]{platform}[/] {styled(run['state'])} account {run['account_id']}")
         ids = run.get("external_ids") or {}
@@ -85,21 +89,32 @@ def status_tree(view: dict[str, Any]) -> Tree:
         if error:
             node.add(
                 f"[red]{error.get('category')}[/]"
-                + (f" ({error.get('platform_code')}" + (f"/{error['platform_subcode']}" if error.get("platform_subcode") else "") + ")"
-                   if error.get("platform_code") else "")
+                + (
+                    f" ({error.get('platform_code')}"
+                    + (f"/{error['platform_subcode']}" if error.get("platform_subcode") else "")
+                    + ")"
+                    if error.get("platform_code")
+                    else ""
+                )
                 + f" at {error.get('step') or '?'}: {error.get('message')}"
                 + (f" — blamed: {', '.join(error['blamed_fields'])}" if error.get("blamed_fields") else "")
             )
         for left in run.get("left_objects") or []:
-            node.add(f"[bold red]left for manual cleanup[/]: {left['kind']} {left['external_id']} ({left['reason']})")
+            node.add(
+                f"[bold red]left for manual cleanup[/]: {left['kind']} {left['external_id']} ({left['reason']})"
+            )
     return tree
 
 
 def timeline_table(view: dict[str, Any]) -> Table:
     table = Table("at", "platform", "event", "detail", box=None, pad_edge=False)
     for event in view["timeline"]:
-        detail = {k: v for k, v in event.items() if k not in {"at", "platform", "kind"} and v not in (None, [], {})}
-        table.add_row(event["at"][11:23], event.get("platform") or "", event["kind"], json.dumps(detail)[:100])
+        detail = {
+            k: v for k, v in event.items() if k not in {"at", "platform", "kind"} and v not in (None, [], {})
+        }
+        table.add_row(
+            event["at"][11:23], event.get("platform") or "", event["kind"], json.dumps(detail)[:100]
+        )
     return table
 
 
@@ -135,10 +150,16 @@ def watch_until_done(publish_id: str, console: Console, timeout_s: float = 600.0
                 continue
             for platform, run in view["platforms"].items():
                 total = max(run["steps_total"] or 0, 1)
-                fields = {"platform": platform, "state": styled(run["state"]), "step": run.get("current_step") or ""}
+                fields = {
+                    "platform": platform,
+                    "state": styled(run["state"]),
+                    "step": run.get("current_step") or "",
+                }
                 if platform not in tasks:
                     tasks[platform] = progress.add_task(platform, total=total, **fields)
-                done = run["steps_done"] if run["state"] not in {"succeeded", "active", "activating"} else total
+                done = (
+                    run["steps_done"] if run["state"] not in {"succeeded", "active", "activating"} else total
+                )
                 progress.update(tasks[platform], total=total, completed=done, **fields)
             live.update(Group(f"publish {publish_id}: {styled(view['status'])}", progress))
             if view["status"] in TERMINAL:
@@ -181,10 +202,14 @@ def register(main: click.Group) -> None:
         console.print(f"valid: {'[green]yes[/]' if body['valid'] else '[red]no[/]'}")
         for issue in body["errors"] + body["warnings"]:
             colour = "red" if issue.get("severity") == "error" else "yellow"
-            console.print(f"[{colour}]{issue.get('severity')}[/] {issue.get('platform') or ''} {issue['path']}: {issue['message']}")
+            console.print(
+                f"[{colour}]{issue.get('severity')}[/] {issue.get('platform') or ''} {issue['path']}: {issue['message']}"
+            )
         for platform, detail in body["platforms"].items():
-            tree = Tree(f"[bold]{platform}[/] account {detail['account_id']}"
-                        + (f" minimums {detail['minimums']}" if detail.get("minimums") else ""))
+            tree = Tree(
+                f"[bold]{platform}[/] account {detail['account_id']}"
+                + (f" minimums {detail['minimums']}" if detail.get("minimums") else "")
+            )
             for obj in detail["objects"]:
                 node = tree.add(f"{obj['kind']} {obj['step']}: {obj['endpoint']}")
                 node.add(json.dumps(obj["payload"], ensure_ascii=False)[:400])
@@ -222,7 +247,9 @@ def register(main: click.Group) -> None:
     @click.option("--platform", type=click.Choice(["meta", "tiktok", "snapchat"]))
     def retry(publish_id: str, platform: str | None) -> None:
         """Finish only the unfinished work of a publish that was not rolled back."""
-        response = _call("POST", f"/publishes/{publish_id}/retry", json={"platform": platform} if platform else {})
+        response = _call(
+            "POST", f"/publishes/{publish_id}/retry", json={"platform": platform} if platform else {}
+        )
         body = response.json()
         if response.status_code >= 400:
             raise click.ClickException(body.get("error", response.text))

@@ -128,6 +128,12 @@ class ConnectionManager:
                 "a connection id is 1-53 characters: letters, digits, '_', '.', ':', '-', starting with a "
                 "letter or digit"
             )
+        async with self.database.connection() as conn:
+            if await repo.get(conn, connection_id) is not None:
+                # Before any exchange: single-use codes (TikTok, Snapchat) must not be spent on a refusal.
+                raise ConnectionExists(
+                    f"connection {connection_id} already exists (use reauth to replace its token)"
+                )
         grant = await self._grant(platform, credentials)
         async with self.database.transaction() as conn:
             created = await repo.insert(

@@ -76,12 +76,15 @@ def failed(
 
 def rolled_back(run: RunRecord, outcome: str, deleted: list[str], left: list[LeftObject]) -> Envelope:
     payload = PlatformRolledBack(platform=run.platform, outcome=outcome, deleted=deleted, left=left)
-    return _envelope(run, payload, stable_event_id(run.publish_id, run.platform.value, "rolled_back"))
+    # A rollback can run again (an operator's cleanup retry): each claim has its own fencing token.
+    event_id = stable_event_id(run.publish_id, run.platform.value, "rolled_back", str(run.fencing_token))
+    return _envelope(run, payload, event_id)
 
 
 def activated(run: RunRecord, error: PlatformError | None) -> Envelope:
     payload = PlatformActivated(platform=run.platform, ok=error is None, error=error)
-    return _envelope(run, payload, stable_event_id(run.publish_id, run.platform.value, "activated"))
+    event_id = stable_event_id(run.publish_id, run.platform.value, "activated", str(run.fencing_token))
+    return _envelope(run, payload, event_id)
 
 
 def progressed(

@@ -29,6 +29,14 @@ RUNS_ACTIVE = Gauge("adrelay_runs_active", "Runs being driven by this process", 
 RUNNABLE_RUNS = Gauge("adrelay_runnable_runs", "Runs due and waiting for a runner", ["platform"])
 RUNS_BY_STATE = Gauge("adrelay_runs", "Runs per state", ["platform", "state"])
 
+MANUAL_CLEANUP_PENDING = Gauge(
+    "adrelay_manual_cleanup_pending", "Objects left for manual cleanup, not yet resolved", ["platform"]
+)
+RUN_STATES = (
+    "queued", "running", "waiting", "succeeded", "failed", "rolling_back", "rolled_back",
+    "needs_manual_cleanup", "activating", "active", "activation_failed",
+)  # fmt: skip
+
 TokensFor = Callable[[RunRecord], TokenSource]
 
 
@@ -58,6 +66,7 @@ class Runner:
         self.platform = journal.platform
         self.active: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        prime_metrics(self.platform.value)
 
     async def run(self) -> None:
         """Forever: claim due runs, drive them, wake on notifications or the poll interval."""
@@ -166,6 +175,10 @@ class Runner:
                         "select state, count(*) as n from publisher_runs where platform = $1 group by state",
                         self.platform.value,
                     )
+                    cleanup = await conn.fetchval(
+                        "select count(*) from manual_cleanup where platform = $1 and resolved_at is null",
+                        self.platform.value,
+                    )
                     due = await conn.fetchval(
                         """
                         select count(*) from publisher_runs where platform = $1
@@ -175,11 +188,32 @@ class Runner:
                         """,
                         self.platform.value,
                     )
-                for row in rows:
-                    RUNS_BY_STATE.labels(self.platform.value, row["state"]).set(row["n"])
+                counts = dict.fromkeys(RUN_STATES, 0) | {row["state"]: row["n"] for row in rows}
+                for state, count in counts.items():  # every state, so one that empties reads 0
+                    RUNS_BY_STATE.labels(self.platform.value, state).set(count)
                 RUNNABLE_RUNS.labels(self.platform.value).set(due)
+                MANUAL_CLEANUP_PENDING.labels(self.platform.value).set(cleanup)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 pass
             await asyncio.sleep(5)
+
+
+def prime_metrics(platform: str) -> None:
+    """Every label set a dashboard or alert reads exists from the start (at 0), not after its first event."""
+    from adrelay.engine import workflow
+    from adrelay.events.payloads import ErrorCategory
+    from adrelay.platforms.base import StepKind
+
+    RUNNABLE_RUNS.labels(platform).set(0)
+    RUNS_ACTIVE.labels(platform).set(0)
+    MANUAL_CLEANUP_PENDING.labels(platform).set(0)
+    for state in RUN_STATES:
+        RUNS_BY_STATE.labels(platform, state).set(0)
+    for outcome in ("rolled_back", "needs_manual_cleanup"):
+        workflow.ROLLBACKS.labels(platform, outcome).inc(0)
+    for category in ErrorCategory:
+        workflow.PLATFORM_ERRORS.labels(platform, category.value).inc(0)
+    for kind in StepKind:
+        workflow.MANUAL_CLEANUPS.labels(platform, kind.value).inc(0)

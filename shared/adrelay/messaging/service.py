@@ -23,6 +23,7 @@ from adrelay.messaging.consumer import Handler, MessageProcessor, Subscription, 
 from adrelay.messaging.kafka import KafkaProducer
 from adrelay.messaging.outbox import Outbox, OutboxRelay
 from adrelay.observability import logging as obs_logging
+from adrelay.observability import metrics
 from adrelay.storage.db import Database
 from adrelay.topics import TopicSpec
 
@@ -46,6 +47,8 @@ class ServiceRuntime:
             self.settings.database_url, name, self.kafka, poll_interval_s=self.settings.outbox_poll_s
         )
         self.app = self._make_app()
+        metrics.OUTBOX_PUBLISHED.labels(name).inc(0)
+        metrics.OUTBOX_FAILED.labels(name).inc(0)
         self.started = asyncio.Event()
         self.subscriptions: list[Subscription] = []
         self._loops: list[tuple[str, BackgroundLoop]] = [("outbox-relay", self.relay.run)]
@@ -103,6 +106,9 @@ class ServiceRuntime:
         """Consume `spec`'s topic; each event is applied by `handler` once, in one transaction."""
         sub = Subscription(spec, handler, frozenset(event_types) if event_types is not None else None)
         self.subscriptions.append(sub)
+        metrics.DLQ_MESSAGES.labels(self.name, spec.name).inc(0)  # series exist before the first letter
+        for kind in ("transient", "permanent", "unexpected"):
+            metrics.EVENTS_FAILED.labels(self.name, spec.name, kind).inc(0)
         topic = self.app.topic(
             spec.name, key_serializer="raw", value_serializer="raw", allow_empty=True, internal=False
         )

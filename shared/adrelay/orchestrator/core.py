@@ -524,7 +524,11 @@ class Orchestrator:
                 return {"error": f"{platform.value} of {publish_id} does not need cleanup", "status": 409}
             await store.timeline(conn, publish_id, "cleanup_retry", platform)
             await self._apply(conn, state, previous, decisions)
-            return {"publish_id": publish_id, "platform": platform.value, "status": state.status.value}
+            return {
+                "publish_id": publish_id,
+                "platform": platform.value,
+                "publish_status": state.status.value,
+            }
 
     # ---- notifications -------------------------------------------------------------------------------
     async def on_notification(self, envelope: Envelope, conn: asyncpg.Connection) -> None:

@@ -31,7 +31,9 @@ PLATFORM_CALL_SECONDS = Histogram(
     buckets=(0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 30),
 )
 RATE_LIMIT_WAIT_SECONDS = Counter(
-    "adrelay_rate_limit_wait_seconds_total", "Time spent waiting for rate-limit headroom", ["platform", "scope_kind"]
+    "adrelay_rate_limit_wait_seconds_total",
+    "Time spent waiting for rate-limit headroom",
+    ["platform", "scope_kind"],
 )
 # Waits up to this long happen before the call; longer ones become a durable timer in the engine.
 INLINE_WAIT_MAX_S = 1.0
@@ -61,7 +63,9 @@ class Limiter:
         """Take one call's allowance now and return 0, or return the seconds until one is available."""
         return 0.0
 
-    async def block(self, platform: Platform, scope: str, seconds: float, usage_pct: float | None = None) -> None:
+    async def block(
+        self, platform: Platform, scope: str, seconds: float, usage_pct: float | None = None
+    ) -> None:
         """The platform says this scope is (nearly) exhausted: nobody calls it for `seconds`."""
 
 
@@ -113,7 +117,9 @@ class PlatformHttp:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Never sent: safe to retry.
             self._count(endpoint, "unreachable", started)
-            raise PlatformCallError.of(ErrorCategory.TRANSIENT, f"{self.platform.value} unreachable: {exc!r}") from exc
+            raise PlatformCallError.of(
+                ErrorCategory.TRANSIENT, f"{self.platform.value} unreachable: {exc!r}"
+            ) from exc
         except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             self._count(endpoint, "no_answer", started)
             if write:
@@ -132,7 +138,9 @@ class PlatformHttp:
                     break
                 if wait > INLINE_WAIT_MAX_S:
                     raise RateLimitWait.of(
-                        ErrorCategory.RATE_LIMIT, f"no rate-limit headroom on {limit.scope}", retry_after_s=wait
+                        ErrorCategory.RATE_LIMIT,
+                        f"no rate-limit headroom on {limit.scope}",
+                        retry_after_s=wait,
                     )
                 RATE_LIMIT_WAIT_SECONDS.labels(self.platform.value, limit.kind).inc(wait)
                 await asyncio.sleep(wait)

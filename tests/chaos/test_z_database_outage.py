@@ -1,5 +1,8 @@
 """No event is lost while PostgreSQL is down: consumers retry in place and never acknowledge an event
 they could not apply; the outbox relay reconnects and publishes what was committed.
+
+Runs after the other chaos tests (file name): stopping the one database of the run is the most
+disruptive thing the suite does.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import asyncpg
 import pytest
 
 from adrelay import topics
@@ -41,7 +45,7 @@ def _postgres(action: str) -> None:
 
 
 async def test_no_event_is_lost_while_postgres_is_down(
-    runtime_env: RuntimeEnv, services: dict[str, ServiceProcess]
+    runtime_env: RuntimeEnv, services: dict[str, ServiceProcess], db: asyncpg.Pool
 ) -> None:
     commands = [publish_command() for _ in range(5)]
     _postgres("stop")
@@ -53,6 +57,7 @@ async def test_no_event_is_lost_while_postgres_is_down(
         await asyncio.sleep(3)
     finally:
         _postgres("start")
+        await db.expire_connections()  # the suite's own pool reconnects instead of reusing dead sockets
     wanted = {c.campaign_id for c in commands}
 
     def all_received(records: list) -> bool:
