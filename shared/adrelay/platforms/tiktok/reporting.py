@@ -17,16 +17,16 @@ import io
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any
 
 from adrelay.events.payloads import ErrorCategory
+from adrelay.platforms.common import DailyMetrics, ReportLevel, major_to_micros
 from adrelay.platforms.errors import PlatformCallError
 from adrelay.platforms.tiktok.client import TikTokClient
 
-Level = Literal["campaign", "ad_set", "ad"]
+Level = ReportLevel
 DATA_LEVELS: dict[Level, tuple[str, str]] = {
     "campaign": ("AUCTION_CAMPAIGN", "campaign_id"),
     "ad_set": ("AUCTION_ADGROUP", "adgroup_id"),
@@ -37,20 +37,6 @@ MAX_DAYS_PER_REQUEST = 30
 TASK_POLL_S = 1.0
 TASK_DEADLINE_S = 600.0
 TASK_DONE, TASK_FAILED = "SUCCESS", frozenset({"FAILED", "CANCELED", "CANCELLED"})
-
-
-@dataclass(frozen=True)
-class DailyMetrics:
-    """One day of one object, normalised across platforms."""
-
-    date: date
-    level: Level
-    external_id: str
-    impressions: int
-    clicks: int
-    spend_micros: int  # micros of the account currency
-    conversions: int
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 class TikTokReporting:
@@ -164,15 +150,7 @@ def normalise(level: Level, row: Mapping[str, Any]) -> DailyMetrics:
     )
 
 
-def spend_micros(value: Any) -> int:
-    """Major units (a string such as "12.34") → integer micros, exactly."""
-    if value in (None, ""):
-        return 0
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"spend {value!r} is not a number") from None
-    return int((amount * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
+spend_micros = major_to_micros  # TikTok reports spend in major units
 
 
 def _count(value: Any) -> int:
