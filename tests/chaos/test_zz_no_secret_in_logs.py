@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from adrelay.connections import TokenCipher
+from adrelay.connections import TokenCipher, TokenKeyError
 from sandbox.meta import fixtures as meta
 from sandbox.snapchat import fixtures as snap
 from sandbox.tiktok import fixtures as tiktok
@@ -30,9 +30,13 @@ async def _known_secrets(db: asyncpg.Pool) -> set[str]:
         cipher.key_ids,
     )  # connections tests also store rows under keys of their own: those tokens are theirs to check
     for row in rows:
-        secrets.add(cipher.decrypt(bytes(row["access_token_enc"]), row["key_id"]))
-        if row["refresh_token_enc"] is not None:
-            secrets.add(cipher.decrypt(bytes(row["refresh_token_enc"]), row["key_id"]))
+        for column in ("access_token_enc", "refresh_token_enc"):
+            if row[column] is None:
+                continue
+            try:
+                secrets.add(cipher.decrypt(bytes(row[column]), row["key_id"]))
+            except TokenKeyError:
+                continue  # rows the key-rotation tests corrupt on purpose
     return {s for s in secrets if len(s) >= 8}
 
 

@@ -91,36 +91,46 @@ class WebhookRegistration:
             return True
         if await meta.register_app(self.meta, m.app_id, m.app_secret, callback, m.webhook_verify_token):
             log.info("Meta app subscription points at %s", callback)
+        complete = True
         for connection in await self.connections.list(Platform.META):
             if connection.status is not ConnectionStatus.ACTIVE:
                 continue
-            token = await self.connections.access_token(connection.id)
-            for account in connection.ad_account_ids:
-                await meta.subscribe_account(self.meta, token, account, m.app_id)
-                self.registered.add(("meta", account))
-        return True
+            try:  # one connection's trouble (a retired key, a dead token) must not stop the others
+                token = await self.connections.access_token(connection.id)
+                for account in connection.ad_account_ids:
+                    await meta.subscribe_account(self.meta, token, account, m.app_id)
+                    self.registered.add(("meta", account))
+            except Exception as exc:
+                complete = False
+                log.warning("Meta webhooks of connection %s not registered: %r", connection.id, exc)
+        return complete
 
     async def _tiktok(self) -> bool:
         t = self.platforms.tiktok
         callback = self.settings.callback_url("tiktok")
         if not (callback and t.app_id and t.app_secret):
             return True
+        complete = True
         for connection in await self.connections.list(Platform.TIKTOK):
             if connection.status is not ConnectionStatus.ACTIVE or not connection.ad_account_ids:
                 continue
-            token = await self.connections.access_token(connection.id)
-            existing = await tiktok.subscribed_advertisers(
-                self.tiktok, token, t.app_id, t.app_secret, callback
-            )
-            for advertiser in connection.ad_account_ids:
-                if advertiser not in existing:
-                    sub = await tiktok.subscribe(
-                        self.tiktok, token, t.app_id, t.app_secret, callback, advertiser
-                    )
-                    log.info("TikTok AD subscription %s for advertiser %s", sub, advertiser)
-                    existing.add(advertiser)
-                self.registered.add(("tiktok", advertiser))
-        return True
+            try:  # one connection's trouble (a retired key, a dead token) must not stop the others
+                token = await self.connections.access_token(connection.id)
+                existing = await tiktok.subscribed_advertisers(
+                    self.tiktok, token, t.app_id, t.app_secret, callback
+                )
+                for advertiser in connection.ad_account_ids:
+                    if advertiser not in existing:
+                        sub = await tiktok.subscribe(
+                            self.tiktok, token, t.app_id, t.app_secret, callback, advertiser
+                        )
+                        log.info("TikTok AD subscription %s for advertiser %s", sub, advertiser)
+                        existing.add(advertiser)
+                    self.registered.add(("tiktok", advertiser))
+            except Exception as exc:
+                complete = False
+                log.warning("TikTok webhooks of connection %s not registered: %r", connection.id, exc)
+        return complete
 
     async def close(self) -> None:
         await self.meta.close()

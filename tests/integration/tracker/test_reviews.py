@@ -3,6 +3,7 @@ its reasons, however often it is polled; the status handler starts and stops tra
 
 from __future__ import annotations
 
+import signal
 import uuid
 from datetime import UTC, datetime
 
@@ -21,10 +22,17 @@ from tests.support.samples import campaign_dict
 
 
 @pytest.fixture
-async def parts(runtime_env: RuntimeEnv, stack: Stack):  # type: ignore[no-untyped-def]
+async def parts(runtime_env: RuntimeEnv, stack: Stack, services: dict):  # type: ignore[no-untyped-def]
+    """The tracker's parts in this process; the session's tracker is paused meanwhile, so it cannot
+    claim the jobs these tests drive by hand."""
+    tracker = services["tracker"].proc
+    tracker.send_signal(signal.SIGSTOP)
     made = Parts(runtime_env.database_url)
-    yield made
-    await made.close()
+    try:
+        yield made
+    finally:
+        await made.close()
+        tracker.send_signal(signal.SIGCONT)
 
 
 @pytest.mark.parametrize("platform", ["meta", "tiktok", "snapchat"])

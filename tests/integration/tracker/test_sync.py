@@ -5,6 +5,7 @@ report flows, and the ends of tracking (the attribution window, a campaign delet
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -29,10 +30,17 @@ PLATFORMS = ("meta", "tiktok", "snapchat")
 
 
 @pytest.fixture
-async def parts(runtime_env: RuntimeEnv, stack: Stack):  # type: ignore[no-untyped-def]
+async def parts(runtime_env: RuntimeEnv, stack: Stack, services: dict):  # type: ignore[no-untyped-def]
+    """The tracker's parts in this process; the session's tracker is paused meanwhile, so it cannot
+    claim the jobs these tests drive by hand."""
+    tracker = services["tracker"].proc
+    tracker.send_signal(signal.SIGSTOP)
     made = Parts(runtime_env.database_url)
-    yield made
-    await made.close()
+    try:
+        yield made
+    finally:
+        await made.close()
+        tracker.send_signal(signal.SIGCONT)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
