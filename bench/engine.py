@@ -23,6 +23,7 @@ from adrelay.publisher.wiring import Engine, build_engine
 from adrelay.storage.db import Database
 from bench.calls import CallRecorder
 from bench.dbprobe import DbProbe
+from bench.stats import retry_db
 
 TERMINAL = ("succeeded", "failed", "active", "activation_failed", "rolled_back", "needs_manual_cleanup")
 
@@ -88,6 +89,9 @@ class EngineHarness:
             await self.engine.journal.set_goal(conn, publish_id, campaign_id, "activate")
 
     async def states(self, publish_ids: list[str]) -> dict[str, str]:
+        return await retry_db(lambda: self._states(publish_ids), "run states")
+
+    async def _states(self, publish_ids: list[str]) -> dict[str, str]:
         async with self.reader.connection() as conn:
             rows = await conn.fetch(
                 "select publish_id, state from publisher_runs where platform = $1 and publish_id = any($2::text[])",
@@ -111,6 +115,9 @@ class EngineHarness:
 
     async def timings(self, publish_ids: list[str]) -> dict[str, tuple[float, float, str]]:
         """(created, finished, state) per run, from the database's own clock (epoch seconds)."""
+        return await retry_db(lambda: self._timings(publish_ids), "run timings")
+
+    async def _timings(self, publish_ids: list[str]) -> dict[str, tuple[float, float, str]]:
         async with self.reader.connection() as conn:
             rows = await conn.fetch(
                 """

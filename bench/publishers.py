@@ -38,6 +38,7 @@ from adrelay.model import Campaign, Platform
 from adrelay.platforms.base import Step
 from adrelay.platforms.meta.limits import ACCOUNT_BURST, ACCOUNT_RATE_PER_S
 from adrelay.platforms.snapchat.limits import APP_RPS
+from adrelay.platforms.tiktok.limits import ENDPOINT_QPM
 from bench import sandboxes
 from bench.calls import Call, CallRecorder
 from bench.campaigns import CampaignBank, tree_objects
@@ -45,12 +46,27 @@ from bench.critical import activation_path, observed_depth, publish_critical_pat
 from bench.dbprobe import DbProbe
 from bench.engine import EngineHarness
 from bench.runtime import LATENCY_MS, BenchRuntime
-from bench.stats import LoadSampler, load, percentile, summary_ms, table
+from bench.stats import DISTURBANCES, LoadSampler, load, percentile, summary_ms, table
 
 # adrelay's own limits that no setting lifts: calls per second a serial publish must not outrun.
-FIXED_PACE = {"meta": ACCOUNT_RATE_PER_S, "snapchat": APP_RPS}
-# Seconds for adrelay's fixed buckets to fill up (Meta: burst 20 at 5/s).
-REFILL_S = {"meta": ACCOUNT_BURST / ACCOUNT_RATE_PER_S}
+TIKTOK_AD_CREATE_PER_S = ENDPOINT_QPM["/ad/create/"] / 60.0
+# Seconds for adrelay's fixed buckets to fill up again (Meta: burst 20 at 5/s; TikTok: a publish's
+# four ad creates at 2.5/s).
+REFILL_S = {"meta": ACCOUNT_BURST / ACCOUNT_RATE_PER_S, "tiktok": 2.0, "snapchat": 1.0}
+
+
+def fixed_pace_s(platform: str, calls_by_endpoint: dict[str, int], accounts: int = 1) -> float:
+    """Seconds per publish that adrelay's own constant limits impose on one account (no setting lifts
+    them): Meta 5 calls/s per ad account, Snapchat 20 calls/s per app, TikTok /ad/create/ 150 QPM."""
+    calls = sum(calls_by_endpoint.values())
+    if platform == "meta":
+        return calls / (ACCOUNT_RATE_PER_S * max(accounts, 1))
+    if platform == "snapchat":
+        return calls / APP_RPS
+    if platform == "tiktok":
+        creates = sum(n for endpoint, n in calls_by_endpoint.items() if endpoint.endswith("/ad/create/"))
+        return creates / TIKTOK_AD_CREATE_PER_S
+    return 0.0
 
 
 @dataclass
@@ -91,6 +107,7 @@ async def run(rt: BenchRuntime, opts: Options) -> dict[str, Any]:
         print(f"\n== {name}: engine alone, sandbox at {LATENCY_MS} ms per call ==", flush=True)
         results["platforms"][name] = await bench_platform(rt, Platform(name), targets[name], bank, opts)
     results["load_after"] = load()
+    results["disturbances"] = list(DISTURBANCES)
     return results
 
 
@@ -127,7 +144,7 @@ async def bench_platform(
     harness = EngineHarness(rt.database_url, platform, target, recorder, probe)
     await harness.start()
     try:
-        out["probe"] = await probe_publish(harness, recorder, bank.make(1)[0], url)
+        out["probe"] = await probe_publish(harness, recorder, bank.make(1)[0], url, REFILL_S.get(name, 1.0))
         cp_ms = out["probe"]["critical_path"]["ms"]
         calls = out["probe"]["critical_path"]["calls"]
         print(
@@ -135,9 +152,9 @@ async def bench_platform(
             f"({out['probe']['critical_path']['path']}); {calls} calls per publish",
             flush=True,
         )
-        # Serial publishes start no faster than adrelay's fixed pace refills (+25 %), after a pause that
-        # lets the limiter's bucket fill up: the rows then show the engine, not the limiter's queue.
-        pace = calls / FIXED_PACE[name] * 1.25 if name in FIXED_PACE else 0.0
+        # Serial publishes start no faster than adrelay's fixed limits refill (+25 %), after a pause that
+        # lets the limiter's buckets fill up: the rows then show the engine, not the limiter's queue.
+        pace = fixed_pace_s(name, out["probe"]["calls_by_endpoint"]) * 1.25
         await asyncio.sleep(REFILL_S.get(name, 1.0))
         out["serial"] = await serial(harness, recorder, probe, bank.make(opts.serial), pace, cp_ms)
         print(_row_text("serial", out["serial"], cp_ms), flush=True)
@@ -151,16 +168,21 @@ async def bench_platform(
 
 # ---- phases ------------------------------------------------------------------------------------------
 async def probe_publish(
-    harness: EngineHarness, recorder: CallRecorder, campaign: dict[str, Any], url: str
+    harness: EngineHarness, recorder: CallRecorder, campaign: dict[str, Any], url: str, refill_s: float = 0.0
 ) -> dict[str, Any]:
+    """One publish alone, then its activation, each after `refill_s` (adrelay's buckets full again, so
+    that no call waits in the limiter and the observed depths show the adapter's own order)."""
     assert harness.engine is not None
+    await asyncio.sleep(refill_s)
     before = await sandboxes.mark(url)
     publish_id = await harness.enqueue(campaign)
     state = (await harness.wait([publish_id]))[publish_id]
     calls = recorder.of(publish_id)
+    limiter_s = sum(c.limiter_seconds for c in calls)
     plan = harness.engine.workflows.adapter.plan(Campaign.model_validate(campaign))
     path = publish_critical_path(plan, calls)
     logged = sandboxes.platform_calls(await sandboxes.log_since(url, before))
+    await asyncio.sleep(refill_s)
     after_publish = await sandboxes.mark(url)
     await harness.activate(publish_id, campaign["id"])
     active = (await harness.wait([publish_id], ("active", "activation_failed")))[publish_id]
@@ -178,6 +200,7 @@ async def probe_publish(
         "activation": to_json(activation, LATENCY_MS),
         "activation_calls_in_request_log": len(logged_activation),
         "publish_ms_alone": round((timing[1] - timing[0]) * 1000, 1),
+        "limiter_ms_total": round(limiter_s * 1000, 1),
     }
 
 
@@ -480,6 +503,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
     text = ["# Issue 6 — publishers (engine alone, sandbox at 50 ms per call)", ""]
     text.append(f"Load before: {results['load_before']}; after: {results['load_after']}")
+    if results.get("disturbances"):
+        text.append(f"\nDISTURBED — the database was unreachable at times: {results['disturbances']}")
     text += ["", "## Critical path per platform (one publish, fresh media)", ""]
     text.append(
         table(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -48,15 +51,35 @@ def load() -> dict[str, float]:
     }
 
 
+def other_test_runs() -> int:
+    """pytest processes running on the machine now (other engineers' suites compete for the cores,
+    and their chaos tests stop PostgreSQL)."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"-m\0pytest" in line and not line.startswith(b"timeout"):
+                count += 1
+    return count
+
+
 class LoadSampler:
-    """Samples the 1-minute load average while a phase runs (mean and max)."""
+    """Samples the 1-minute load average (mean and max) and other test runs while a phase runs."""
 
     def __init__(self) -> None:
         self.samples: list[float] = []
+        self.others: list[int] = []
         self.started = time.monotonic()
+        self._last_other_check = 0.0
 
     def sample(self) -> None:
         self.samples.append(os.getloadavg()[0])
+        if time.monotonic() - self._last_other_check >= 5.0:
+            self._last_other_check = time.monotonic()
+            self.others.append(other_test_runs())
 
     def result(self) -> dict[str, float]:
         if not self.samples:
@@ -64,7 +87,29 @@ class LoadSampler:
         return {
             "load1_mean": round(sum(self.samples) / len(self.samples), 2),
             "load1_max": round(max(self.samples), 2),
+            "other_pytest_max": max(self.others, default=0),
         }
+
+
+DISTURBANCES: list[str] = []
+
+
+async def retry_db(call: Callable[[], Awaitable[T]], what: str, limit_s: float = 120.0) -> T:
+    """Run a database read of the bench, riding out an outage (another suite's chaos test may stop
+    PostgreSQL); every outage is remembered in DISTURBANCES and reported with the rows."""
+    from adrelay.storage.db import is_transient_db_error
+
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if not is_transient_db_error(exc) or time.monotonic() > deadline:
+                raise
+            note = f"{time.strftime('%H:%M:%S')} {what}: {type(exc).__name__}"
+            if not DISTURBANCES or DISTURBANCES[-1] != note:
+                DISTURBANCES.append(note)
+            await asyncio.sleep(1.0)
 
 
 def fmt(value: Any, digits: int = 1) -> str:
