@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-DEFAULT_KAFKA = "127.0.0.1:19092"
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:55432/adrelay"
+# The local runtime's endpoints (deploy/local/runtime.py), following its port variables.
+DEFAULT_KAFKA = f"127.0.0.1:{os.environ.get('ADRELAY_KAFKA_PORT') or '19092'}"
+DEFAULT_DATABASE_URL = (
+    f"postgresql://postgres@127.0.0.1:{os.environ.get('ADRELAY_PG_PORT') or '55432'}/"
+    f"{os.environ.get('ADRELAY_PG_DATABASE') or 'adrelay'}"
+)
 
 SERVICE_WEB_PORTS = {
     "orchestrator": 6066,
