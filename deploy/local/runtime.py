@@ -116,7 +116,7 @@ def start_background(
     marker: str,
     env: dict[str, str] | None = None,
     user: str | None = None,
-) -> None:
+) -> subprocess.Popen[bytes]:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(
@@ -130,6 +130,7 @@ def start_background(
         )
     pid_file.write_text(str(proc.pid))
     pid_file.with_suffix(".cmd").write_text(marker)
+    return proc
 
 
 def tail(path: Path, lines: int = 30) -> str:
@@ -265,7 +266,7 @@ class Kafka:
         self.format_storage()
         say(f"starting Kafka {KAFKA_VERSION} (KRaft, one node) on {self.bootstrap}")
         started = time.monotonic()
-        start_background(
+        proc = start_background(
             self.java_cmd("kafka.Kafka", str(self.config)),
             self.logs / "stdout.log",
             self.pid_file,
@@ -273,7 +274,8 @@ class Kafka:
         )
         deadline = time.monotonic() + 120
         while not port_open(KAFKA_PORT):
-            if pid_alive(self.pid_file) is None:
+            # Our own child: ask it directly (its /proc cmdline is still ours until it execs).
+            if proc.poll() is not None:
                 raise RuntimeError_(
                     f"Kafka exited during start-up:\n{tail(self.logs / 'server.log')}\n"
                     f"{tail(self.logs / 'stdout.log')}"
@@ -493,10 +495,10 @@ class Sandboxes:
         cmd = [sys.executable, "-m", "sandbox", "--state-dir", str(self.dir / "state")]
         for platform, port in SANDBOX_PORTS.items():
             cmd += [f"--{platform}-port", str(port)]
-        start_background(cmd, self.dir / "sandboxes.log", self.pid_file, marker="-m sandbox")
+        proc = start_background(cmd, self.dir / "sandboxes.log", self.pid_file, marker="-m sandbox")
         deadline = time.monotonic() + 30
         while not self.healthy():
-            if pid_alive(self.pid_file) is None or time.monotonic() > deadline:
+            if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError_(f"sandboxes did not start:\n{tail(self.dir / 'sandboxes.log')}")
             time.sleep(0.2)
         say(
