@@ -70,6 +70,11 @@ class EngineHarness:
         await self.db.close()
         await self.reader.close()
 
+    async def reset_limiter(self) -> None:
+        """Forget this platform's rate-limit buckets (the bench database's `rate_limits` rows)."""
+        async with self.reader.connection() as conn:
+            await conn.execute("delete from rate_limits where platform = $1", self.platform.value)
+
     async def enqueue(self, campaign: Mapping[str, Any], publish_id: str | None = None) -> str:
         """Record a publish request for this platform, as the publisher's agent does."""
         assert self.engine is not None

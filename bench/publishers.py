@@ -143,6 +143,10 @@ async def bench_platform(
     recorder, probe = CallRecorder(), DbProbe()
     harness = EngineHarness(rt.database_url, platform, target, recorder, probe)
     await harness.start()
+    # adrelay's buckets as a fresh deployment has them (the rate phase emptied them): with the lifted
+    # settings TikTok's /ad/create/ bucket then holds ADRELAY_TIKTOK_AD_CREATE_QPS tokens (its burst)
+    # and its 150 QPM refill no longer binds a short run; Meta's and Snapchat's constants still do.
+    await harness.reset_limiter()
     try:
         out["probe"] = await probe_publish(harness, recorder, bank.make(1)[0], url, REFILL_S.get(name, 1.0))
         cp_ms = out["probe"]["critical_path"]["ms"]
@@ -182,13 +186,13 @@ async def probe_publish(
     plan = harness.engine.workflows.adapter.plan(Campaign.model_validate(campaign))
     path = publish_critical_path(plan, calls)
     logged = sandboxes.platform_calls(await sandboxes.log_since(url, before))
+    timing = (await harness.timings([publish_id]))[publish_id]
     await asyncio.sleep(refill_s)
     after_publish = await sandboxes.mark(url)
     await harness.activate(publish_id, campaign["id"])
     active = (await harness.wait([publish_id], ("active", "activation_failed")))[publish_id]
     activation = activation_path(recorder.of(publish_id, "activate"), tree_objects(campaign))
     logged_activation = sandboxes.platform_calls(await sandboxes.log_since(url, after_publish))
-    timing = (await harness.timings([publish_id]))[publish_id]
     return {
         "state": state,
         "activation_state": active,
