@@ -111,6 +111,7 @@ def runtime_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeEnv
     )
     os.environ["DATABASE_URL"] = database_url
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+    os.environ["ADRELAY_PLATFORM_TIMEOUT_S"] = env["ADRELAY_PLATFORM_TIMEOUT_S"]  # in-process engines too
     yield env
     if not os.environ.get("ADRELAY_TEST_KEEP_DATABASE"):
         try:
@@ -147,10 +148,14 @@ async def db(runtime_env: RuntimeEnv) -> AsyncIterator[asyncpg.Pool]:
 
 
 # Sandbox timings for the suite: short reviews and video processing, no added latency.
-SANDBOX_CONFIG = {
+SANDBOX_CONFIG: dict[str, dict[str, Any]] = {
     platform: {"review_delay_s": 1.0, "video_processing_s": 0.5, "webhook_retry_s": 0.2}
     for platform in ("meta", "tiktok", "snapchat")
 }
+# The whole suite publishes through one Meta ad account within the hour Meta counts usage over: give it
+# an advanced-access quota, so usage never nears the point where adrelay slows down (tested on its own
+# in tests/integration/platforms/test_meta_adapter.py).
+SANDBOX_CONFIG["meta"]["rate_limits"] = {"calls_per_window": 1_000_000, "window_s": 3600}
 
 
 class Stack:

@@ -27,6 +27,7 @@ from adrelay.engine.retry import INLINE_WAIT_MAX_S, RetryPolicy
 from adrelay.events.payloads import ErrorCategory, LeftObject, PlatformError
 from adrelay.messaging import crash
 from adrelay.observability.logging import log_context
+from adrelay.platforms.auth import ReauthNeeded
 from adrelay.platforms.base import (
     DELETE_ORDER,
     NotReady,
@@ -262,17 +263,21 @@ class Workflows:
         await asyncio.sleep(delay)
 
     async def _with_auth_retry(self, ctx: PublishContext, call: Callable[[], Awaitable[T]]) -> T:
-        """An auth refusal creates nothing: refresh the token once (where the platform allows) and retry."""
-        token = await ctx.tokens.access_token()
+        """An auth refusal creates nothing: refresh the token once (where the platform allows) and retry.
+        A connection that needs a person to re-authenticate is an auth failure of this step."""
         try:
-            return await call()
-        except PlatformCallError as exc:
-            if exc.category is not ErrorCategory.AUTH:
-                raise
-            fresh = await ctx.tokens.after_auth_error(token)
-            if fresh is None:
-                raise
-            return await call()
+            token = await ctx.tokens.access_token()
+            try:
+                return await call()
+            except PlatformCallError as exc:
+                if exc.category is not ErrorCategory.AUTH:
+                    raise
+                fresh = await ctx.tokens.after_auth_error(token)
+                if fresh is None:
+                    raise
+                return await call()
+        except ReauthNeeded as exc:
+            raise PlatformCallError.of(ErrorCategory.AUTH, f"re-authentication required: {exc}") from exc
 
     async def _find_unconfirmed(
         self, run: RunRecord, ctx: PublishContext, step: Step, record: StepRecord

@@ -72,14 +72,18 @@ async def test_invariant_1_two_runners_racing_for_one_run_create_each_object_onc
     publisher.proc.send_signal(signal.SIGSTOP)  # the session's own runner must not join the race
     a_journal, a_flows = _engine(database, "race-a", manager)
     b_journal, b_flows = _engine(database, "race-b", manager)
-    async with httpx.AsyncClient() as client:  # slow calls, so the first runner's lease lapses mid-publish
-        await client.post(f"{stack.sandbox('meta')}/_sandbox/config", json={"base_latency_ms": 400})
+    async with httpx.AsyncClient() as client:
+        # Slow calls, so the first runner's lease lapses mid-publish; videos ready at once, so it never
+        # parks (and so never hands the run over cleanly) before the race.
+        await client.post(
+            f"{stack.sandbox('meta')}/_sandbox/config", json={"base_latency_ms": 400, "video_processing_s": 0}
+        )
     try:
         async with database.transaction() as conn:
             envelope = Envelope.new(request, campaign_id=campaign.id, publish_id=publish_id)
             await a_journal.enqueue(conn, envelope, request)
 
-        claims = await asyncio.gather(a_journal.claim(5), b_journal.claim(5))
+        claims = await asyncio.gather(a_journal.claim(1000), b_journal.claim(1000))
         mine = [[r for r in c if r.publish_id == publish_id] for c in claims]
         assert sorted(len(m) for m in mine) == [0, 1], "exactly one runner may hold the run"
         winner_flows, loser_journal, loser_flows = (
@@ -89,9 +93,17 @@ async def test_invariant_1_two_runners_racing_for_one_run_create_each_object_onc
 
         # The winner drives without renewing its lease: it loses the run while its creates are in flight.
         stale = asyncio.create_task(winner_flows.drive(stale_run, _context(stale_run, manager, media)))
-        await asyncio.sleep(LEASE_S + 0.3)
-        fresh_claim = [r for r in await loser_journal.claim(5) if r.publish_id == publish_id]
-        assert len(fresh_claim) == 1
+        while await db.fetchval(
+            "select lease_expires_at > clock_timestamp() from publisher_runs where publish_id = $1",
+            publish_id,
+        ):
+            await asyncio.sleep(0.05)  # the winner's lease lapses (it never renews)
+        fresh_claim = [r for r in await loser_journal.claim(1000) if r.publish_id == publish_id]
+        assert len(fresh_claim) == 1, await db.fetchrow(
+            "select state, next_attempt_at, now(), lease_owner, lease_expires_at, last_error from publisher_runs "
+            "where publish_id = $1",
+            publish_id,
+        )
         fresh_run = fresh_claim[0]
         assert fresh_run.fencing_token == stale_run.fencing_token + 1
         with pytest.raises(LeaseLost):
@@ -115,20 +127,24 @@ async def test_invariant_1_two_runners_racing_for_one_run_create_each_object_onc
             if state == "succeeded":
                 break
             await asyncio.sleep(1.0)
-            reclaimed = [r for r in await loser_journal.claim(5) if r.publish_id == publish_id]
+            reclaimed = [r for r in await loser_journal.claim(1000) if r.publish_id == publish_id]
             if reclaimed:
                 run = reclaimed[0]
         assert state == "succeeded"
     finally:
         async with httpx.AsyncClient() as client:
-            await client.post(f"{stack.sandbox('meta')}/_sandbox/config", json={"base_latency_ms": 0})
+            await client.post(
+                f"{stack.sandbox('meta')}/_sandbox/config",
+                json={"base_latency_ms": 0, "video_processing_s": 0.5},
+            )
         publisher.proc.send_signal(signal.SIGCONT)
         await manager.close()
         await media.close()
         await database.close()
 
     steps = await db.fetch(
-        "select step_key, kind, external_id from publish_steps where publish_id = $1 and platform = 'meta'", publish_id
+        "select step_key, kind, external_id from publish_steps where publish_id = $1 and platform = 'meta'",
+        publish_id,
     )
     held = [o for o in await objects(stack.sandbox("meta")) if not o["deleted"] and "label" not in o["kind"]]
     for step in steps:
