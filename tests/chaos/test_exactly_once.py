@@ -146,7 +146,9 @@ async def test_invariant_1_a_kill_after_each_kind_of_create_leaves_exactly_one_o
         assert len(kinds[platform]) <= crashes[platform] <= len(rows), (platform, crashes[platform])
         # Labels carry a tag too (Meta's adlabels find creatives): they are not steps' objects.
         held = [
-            o for o in await objects(stack.sandbox(platform.value)) if not o["deleted"] and "label" not in o["kind"]
+            o
+            for o in await objects(stack.sandbox(platform.value))
+            if not o["deleted"] and "label" not in o["kind"]
         ]
         ids = {o["id"] for o in held}
         for row in rows:

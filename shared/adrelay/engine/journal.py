@@ -377,19 +377,31 @@ class Journal:
                 [(run.publish_id, self.platform.value, s.key, s.kind.value, tags[s.key]) for s in steps],
             )
 
-    async def _update_step(self, run: RunRecord, step_key: str, sql: str, *args: Any) -> StepRecord:
-        async with self.db.transaction() as conn:
-            await self._fence(conn, run)
-            row = await conn.fetchrow(
-                f"update publish_steps set {sql} where publish_id = $1 and platform = $2 and step_key = $3 "
-                "returning *",
-                run.publish_id,
-                self.platform.value,
-                step_key,
-                *args,
-            )
+    async def _update_step(
+        self, run: RunRecord, step_key: str, sql: str, *args: Any, events: Iterable[Envelope] = ()
+    ) -> StepRecord:
+        """One fenced write: the step changes only while the run's fencing token is still ours. Without
+        events it is a single statement; with events (heartbeats) they commit with it."""
+        token_param = f"${4 + len(args)}"
+        statement = (
+            f"with fence as (select 1 from publisher_runs where publish_id = $1 and platform = $2 "
+            f"and fencing_token = {token_param} for share) "
+            f"update publish_steps set {sql} where publish_id = $1 and platform = $2 and step_key = $3 "
+            "and exists (select 1 from fence) returning *"
+        )
+        params = (run.publish_id, self.platform.value, step_key, *args, run.fencing_token)
+        pending = list(events)
+        if pending:
+            async with self.db.transaction() as conn:
+                row = await conn.fetchrow(statement, *params)
+                if row is not None:
+                    for event in pending:
+                        await self.emit(conn, event)
+        else:
+            async with self.db.connection() as conn:
+                row = await conn.fetchrow(statement, *params)
         if row is None:
-            raise LeaseLost(f"step {step_key} of {run.publish_id} vanished")
+            raise LeaseLost(f"run {run.publish_id}/{self.platform.value} is no longer ours")
         return StepRecord.from_row(row)
 
     async def step_started(self, run: RunRecord, step_key: str) -> StepRecord:
@@ -411,7 +423,9 @@ class Journal:
             run, step_key, "state = 'pending', error = $4::jsonb", _json(error.model_dump(mode="json"))
         )
 
-    async def step_succeeded(self, run: RunRecord, step_key: str, outcome: StepOutcome) -> StepRecord:
+    async def step_succeeded(
+        self, run: RunRecord, step_key: str, outcome: StepOutcome, events: Iterable[Envelope] = ()
+    ) -> StepRecord:
         return await self._update_step(
             run,
             step_key,
@@ -419,6 +433,7 @@ class Journal:
             "outcome_unknown = false, error = null",
             outcome.external_id,
             _json(dict(outcome.data)),
+            events=events,
         )
 
     async def step_waiting(self, run: RunRecord, step_key: str, outcome: StepOutcome) -> StepRecord:

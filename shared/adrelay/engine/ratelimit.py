@@ -8,6 +8,8 @@ call; the scope names what the platform limits (an ad account, an app and endpoi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import Gauge
 
 from adrelay.model import Platform
@@ -33,6 +35,18 @@ class PostgresLimiter(Limiter):
                 limit.scope,
                 float(limit.rate_per_s),
                 float(limit.burst),
+            )
+        return float(wait or 0.0)
+
+    async def acquire_all(self, platform: Platform, limits: Sequence[Limit]) -> float:
+        """All the call's scopes in one round trip, all or nothing (adrelay_rate_acquire_all)."""
+        async with self.db.connection() as conn:
+            wait = await conn.fetchval(
+                "select adrelay_rate_acquire_all($1, $2::text[], $3::float8[], $4::float8[])",
+                platform.value,
+                [limit.scope for limit in limits],
+                [float(limit.rate_per_s) for limit in limits],
+                [float(limit.burst) for limit in limits],
             )
         return float(wait or 0.0)
 

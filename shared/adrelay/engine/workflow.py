@@ -63,6 +63,7 @@ MANUAL_CLEANUPS = Counter(
     "adrelay_manual_cleanups_total", "Objects left for manual cleanup", ["platform", "kind"]
 )
 STEP_PARALLELISM = 8
+GOAL_CHECK_EVERY_S = 0.5
 
 
 class Park(Exception):
@@ -130,14 +131,18 @@ class Workflows:
                 ctx.outcomes[key] = record.outcome
         pending = {s.key: s for s in plan if s.key not in ctx.outcomes}
         total = len(plan)
+        ctx.steps_total = total
         await self._progress(run, "run", "started", len(ctx.outcomes), total)
         running: dict[str, asyncio.Task[StepOutcome]] = {}
         parked: dict[str, Park] = {}
         failure: StepFailed | None = None
         limiter = asyncio.Semaphore(self.timings.step_parallelism)
-        last_heartbeat = asyncio.get_running_loop().time()
+        clock = asyncio.get_running_loop().time
+        last_heartbeat = clock()
+        goal, goal_checked = "publish", float("-inf")
         while pending or running:
-            goal = await self.journal.current_goal(run)
+            if clock() - goal_checked >= GOAL_CHECK_EVERY_S:  # a rollback command is seen within this
+                goal, goal_checked = await self.journal.current_goal(run), clock()
             stop = failure is not None or goal != "publish"
             if not stop:
                 for step in list(pending.values()):
@@ -172,9 +177,8 @@ class Workflows:
                     for other in running.values():
                         other.cancel()
                     raise
-                ctx.outcomes[key] = outcome
+                ctx.outcomes[key] = outcome  # its heartbeat went out with the journal record
                 pending.pop(key, None)
-                await self._progress(run, key, "succeeded", len(ctx.outcomes), total)
         goal = await self.journal.current_goal(run)
         if goal != "publish":
             run.goal = goal  # switch to the rollback (or stop) in the same lease
@@ -324,7 +328,10 @@ class Workflows:
         if isinstance(ready, NotReady):
             await self.journal.step_waiting(run, step.key, outcome)
             raise Park(later(ready.retry_after_s), f"{step.key}: {ready.detail or 'not ready yet'}")
-        await self.journal.step_succeeded(run, step.key, ready)
+        heartbeat = result_events.progressed(
+            run, step.key, "succeeded", len(ctx.outcomes) + 1, ctx.steps_total, None, None
+        )
+        await self.journal.step_succeeded(run, step.key, ready, events=[heartbeat])
         if step.kind is StepKind.MEDIA and step.ref is not None:
             asset = ctx.media(step.ref)
             await self.journal.remember_media(self.adapter.account_id(ctx.target), asset.sha256, ready)

@@ -60,14 +60,18 @@ class Outbox:
             raise EventTooLarge(
                 f"{envelope.type} of {len(value)} bytes is over Kafka's {MAX_EVENT_BYTES}-byte limit"
             )
-        await conn.execute(
-            "select pg_advisory_xact_lock($1)", zlib.crc32(f"outbox:{envelope.campaign_id}".encode())
-        )
+        # One round trip: the campaign's lock is taken before the row's id is drawn (the source row is
+        # produced first), and listeners are woken only when a row was really added.
         await conn.execute(
             """
-            insert into outbox (producer, topic, message_key, event_id, event_type, value, headers)
-            values ($1, $2, $3, $4, $5, $6, $7::jsonb)
-            on conflict (producer, event_id) do nothing
+            with locked as (select pg_advisory_xact_lock($8)),
+            added as (
+                insert into outbox (producer, topic, message_key, event_id, event_type, value, headers)
+                select $1, $2, $3, $4, $5, $6, $7::jsonb from locked
+                on conflict (producer, event_id) do nothing
+                returning 1
+            )
+            select pg_notify($9, '') from added
             """,
             self.producer,
             envelope.topic,
@@ -76,8 +80,9 @@ class Outbox:
             envelope.type,
             value,
             orjson.dumps([[k, v.decode()] for k, v in envelope.headers()]).decode(),
+            zlib.crc32(f"outbox:{envelope.campaign_id}".encode()),
+            _channel(self.producer),
         )
-        await conn.execute("select pg_notify($1, '')", _channel(self.producer))
 
 
 class OutboxRelay:

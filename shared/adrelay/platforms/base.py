@@ -96,6 +96,7 @@ class PublishContext:
     tokens: TokenSource
     media_store: MediaStore
     outcomes: dict[str, StepOutcome] = field(default_factory=dict)  # finished steps so far
+    steps_total: int = 0  # how many steps the plan has (for progress heartbeats)
 
     def tag(self, step: Step | str) -> str:
         return make_tag(self.publish_id, step if isinstance(step, str) else step.key)

@@ -63,6 +63,13 @@ class Limiter:
         """Take one call's allowance now and return 0, or return the seconds until one is available."""
         return 0.0
 
+    async def acquire_all(self, platform: Platform, limits: Sequence[Limit]) -> float:
+        """Take one call's allowance from every limit at once, or none and say how long to wait."""
+        wait = 0.0
+        for limit in limits:
+            wait = max(wait, await self.acquire(platform, limit))
+        return wait
+
     async def block(
         self, platform: Platform, scope: str, seconds: float, usage_pct: float | None = None
     ) -> None:
@@ -131,19 +138,19 @@ class PlatformHttp:
         return response
 
     async def _respect(self, limits: Sequence[Limit]) -> None:
-        for limit in limits:
-            while True:
-                wait = await self.limiter.acquire(self.platform, limit)
-                if wait <= 0:
-                    break
-                if wait > INLINE_WAIT_MAX_S:
-                    raise RateLimitWait.of(
-                        ErrorCategory.RATE_LIMIT,
-                        f"no rate-limit headroom on {limit.scope}",
-                        retry_after_s=wait,
-                    )
-                RATE_LIMIT_WAIT_SECONDS.labels(self.platform.value, limit.kind).inc(wait)
-                await asyncio.sleep(wait)
+        if not limits:
+            return
+        while True:
+            wait = await self.limiter.acquire_all(self.platform, limits)
+            if wait <= 0:
+                return
+            if wait > INLINE_WAIT_MAX_S:
+                scopes = ", ".join(limit.scope for limit in limits)
+                raise RateLimitWait.of(
+                    ErrorCategory.RATE_LIMIT, f"no rate-limit headroom on {scopes}", retry_after_s=wait
+                )
+            RATE_LIMIT_WAIT_SECONDS.labels(self.platform.value, limits[-1].kind).inc(wait)
+            await asyncio.sleep(wait)
 
     def _count(self, endpoint: str, outcome: str, started: float) -> None:
         PLATFORM_CALLS.labels(self.platform.value, endpoint, outcome).inc()

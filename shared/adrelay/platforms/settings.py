@@ -32,6 +32,11 @@ class MetaSettings:
     slow_down_at_pct: float = field(
         default_factory=lambda: float(_env("ADRELAY_META_SLOW_DOWN_AT_PCT", "75"))
     )
+    # Local smoothing of calls per ad account and per app (Meta's hourly quotas depend on the access
+    # tier; its usage headers decide). Raise them for an advanced-access app.
+    account_rps: float = field(default_factory=lambda: float(_env("ADRELAY_META_ACCOUNT_RPS", "5")))
+    account_burst: float = field(default_factory=lambda: float(_env("ADRELAY_META_ACCOUNT_BURST", "20")))
+    app_rps: float = field(default_factory=lambda: float(_env("ADRELAY_META_APP_RPS", "50")))
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class SnapchatSettings:
     # tells the token's remaining allowance. Paced at 8/s: a token bucket lets 1 + rate calls into any
     # second, and requests can bunch up on their way (uploads, queues), so 80 % never fills a window.
     token_rps: float = field(default_factory=lambda: float(_env("ADRELAY_SNAPCHAT_TOKEN_RPS", "8")))
+    app_rps: float = field(default_factory=lambda: float(_env("ADRELAY_SNAPCHAT_APP_RPS", "19")))
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,14 @@ class MetaLimits:
         self.app_scope = f"meta:app:{settings.app_id or 'default'}"
 
     def for_call(self, account_id: str | None, *, insights: bool = False) -> list[Limit]:
-        limits = [Limit(self.app_scope, APP_RATE_PER_S, APP_BURST)]
+        limits = [Limit(self.app_scope, self.settings.app_rps, max(APP_BURST, self.settings.app_rps * 2))]
         if account_id is not None:
             if insights:
                 limits.append(Limit(insights_scope(account_id), INSIGHTS_RATE_PER_S, INSIGHTS_BURST))
             else:
-                limits.append(Limit(account_scope(account_id), ACCOUNT_RATE_PER_S, ACCOUNT_BURST))
+                limits.append(
+                    Limit(account_scope(account_id), self.settings.account_rps, self.settings.account_burst)
+                )
         return limits
 
     async def observe(self, response: httpx.Response) -> None:

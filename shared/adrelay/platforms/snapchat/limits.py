@@ -106,7 +106,7 @@ class SnapLimits:
         rate never put more than the allowance into any one window, whatever its alignment."""
         limits = [
             Limit(self.token_scope(connection_id), self.settings.token_rps, 1.0),
-            Limit(self.app_scope(), APP_RPS, 1.0),
+            Limit(self.app_scope(), self.settings.app_rps, 1.0),
         ]
         allowance = ENDPOINT_ALLOWANCE.get(klass)
         if allowance is not None:
