@@ -33,6 +33,10 @@ LIFTED_ENV = {
     "ADRELAY_TIKTOK_APP_QPS": "100000",
     "ADRELAY_TIKTOK_AD_CREATE_QPS": "100000",
     "ADRELAY_SNAPCHAT_TOKEN_RPS": "100000",
+    "ADRELAY_SNAPCHAT_APP_RPS": "100000",
+    "ADRELAY_META_ACCOUNT_RPS": "100000",
+    "ADRELAY_META_ACCOUNT_BURST": "100000",
+    "ADRELAY_META_APP_RPS": "100000",
 }
 
 # The published limits the sandboxes reproduce (their defaults), Meta's window shortened to a minute
@@ -60,7 +64,10 @@ PLATFORM_SANDBOX: dict[str, dict[str, Any]] = {
 PLATFORM_ENV = {
     "ADRELAY_TIKTOK_APP_QPS": "10",
     "ADRELAY_TIKTOK_AD_CREATE_QPS": "5",
-    "ADRELAY_SNAPCHAT_TOKEN_RPS": "10",
+    # Snap counts calls in one-second windows; an even pace of r lets at most 1 + r into any of them,
+    # so 9.5/s is the fastest that never exceeds 10 (the product's default keeps 8 for network jitter).
+    "ADRELAY_SNAPCHAT_TOKEN_RPS": "9.5",
+    "ADRELAY_SNAPCHAT_APP_RPS": "19",
 }
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from adrelay.connections.manager import NO_CONTEXT, ConnectionManager, Context
 from adrelay.platforms.base import TokenSource
 
@@ -22,22 +20,11 @@ class ConnectionTokens(TokenSource):
         self.manager = manager
         self.connection_id = connection_id
         self.context = Context(campaign_id, publish_id) if campaign_id or publish_id else NO_CONTEXT
-        self._cached: tuple[str, float] | None = None
-
-    # A publish makes many calls in a few seconds: the token is read (and decrypted) once per this
-    # long, well inside the refresh margin; a refusal forgets it at once.
-    CACHE_S = 20.0
 
     async def access_token(self) -> str:
-        now = time.monotonic()
-        if self._cached is not None and now - self._cached[1] < self.CACHE_S:
-            return self._cached[0]
-        token = await self.manager.access_token(self.connection_id, self.context)
-        self._cached = (token, now)
-        return token
+        return await self.manager.access_token(self.connection_id, self.context)
 
     async def after_auth_error(self, failed_token: str) -> str | None:
-        self._cached = None
         return await self.manager.after_auth_error(self.connection_id, failed_token, self.context)
 
     def __repr__(self) -> str:
