@@ -7,6 +7,7 @@ URLs default to the real hosts; the local runtime and the tests point them at th
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 
 # The local runtime's endpoints (deploy/local/runtime.py), following its port variables.
@@ -52,6 +53,13 @@ class Settings:
     db_pool_max: int = field(default_factory=lambda: _int("ADRELAY_DB_POOL_MAX", 10))
     outbox_poll_s: float = field(default_factory=lambda: _float("ADRELAY_OUTBOX_POLL_S", 1.0))
     crash_at: str = field(default_factory=lambda: _env("ADRELAY_CRASH_AT", ""))
+    # Faust keeps per-app state here; it holds nothing we need (tables are in memory), so it stays
+    # out of the working directory.
+    faust_datadir: str = field(
+        default_factory=lambda: _env(
+            "ADRELAY_FAUST_DATADIR", os.path.join(tempfile.gettempdir(), "adrelay-faust")
+        )
+    )
 
     def web_port(self, service: str) -> int:
         env = "ADRELAY_WEB_PORT"

@@ -146,25 +146,31 @@ class Journal:
         """Record a publish request for this platform. A new run is queued; a failed run of the same
         publish is reopened (retry: finished steps stay finished); anything else is left alone."""
         assert envelope.publish_id is not None
+        # Insert first: a rollback arriving at the same moment on the other topic may insert too,
+        # and "on conflict do nothing" makes the loser wait for the winner and then read its row.
+        inserted = await conn.fetchval(
+            """
+            insert into publisher_runs (publish_id, platform, campaign_id, request, attempt)
+            values ($1, $2, $3, $4::jsonb, $5)
+            on conflict (publish_id, platform) do nothing
+            returning true
+            """,
+            envelope.publish_id,
+            self.platform.value,
+            envelope.campaign_id,
+            _json(request.model_dump(mode="json")),
+            request.attempt,
+        )
+        if inserted:
+            await conn.execute("select pg_notify($1, $2)", self.channel, envelope.publish_id)
+            return "queued"
         row = await conn.fetchrow(
             "select state, goal from publisher_runs where publish_id = $1 and platform = $2 for update",
             envelope.publish_id,
             self.platform.value,
         )
-        if row is None:
-            await conn.execute(
-                """
-                insert into publisher_runs (publish_id, platform, campaign_id, request, attempt)
-                values ($1, $2, $3, $4::jsonb, $5)
-                """,
-                envelope.publish_id,
-                self.platform.value,
-                envelope.campaign_id,
-                _json(request.model_dump(mode="json")),
-                request.attempt,
-            )
-            outcome = "queued"
-        elif row["goal"] == "rollback":
+        assert row is not None  # the conflict says it exists, and runs are never deleted
+        if row["goal"] == "rollback":
             return "rolled_back"  # rolled back already (or before it started): never publish again
         elif row["state"] == "failed" and row["goal"] == "publish":
             await conn.execute(
@@ -177,11 +183,10 @@ class Journal:
                 self.platform.value,
                 request.attempt,
             )
-            outcome = "reopened"
         else:
             return "unchanged"
         await conn.execute("select pg_notify($1, $2)", self.channel, envelope.publish_id)
-        return outcome
+        return "reopened"
 
     async def set_goal(self, conn: asyncpg.Connection, publish_id: str, campaign_id: str, goal: str) -> str:
         """A rollback or activation command: the run's goal changes and it becomes runnable."""
@@ -194,17 +199,27 @@ class Journal:
             if goal != "rollback":
                 return "unknown_run"
             # The rollback overtook its publish request (they travel on different topics): remember it,
-            # so the request, when it comes, creates nothing.
-            await conn.execute(
+            # so the request, when it comes, creates nothing. If the request is being recorded at this
+            # very moment, its row wins and the rollback applies to it below.
+            inserted = await conn.fetchval(
                 """
                 insert into publisher_runs (publish_id, platform, campaign_id, request, goal, state)
                 values ($1, $2, $3, null, 'rollback', 'rolled_back')
+                on conflict (publish_id, platform) do nothing
+                returning true
                 """,
                 publish_id,
                 self.platform.value,
                 campaign_id,
             )
-            return "rolled_back_before_start"
+            if inserted:
+                return "rolled_back_before_start"
+            row = await conn.fetchrow(
+                "select state, goal from publisher_runs where publish_id = $1 and platform = $2 for update",
+                publish_id,
+                self.platform.value,
+            )
+            assert row is not None
         state, current = row["state"], row["goal"]
         if goal == "rollback":
             if current == "rollback" and state == "needs_manual_cleanup":

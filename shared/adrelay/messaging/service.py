@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -66,6 +67,7 @@ class ServiceRuntime:
             key_serializer="raw",
             processing_guarantee="at_least_once",
             store="memory://",
+            datadir=os.path.join(s.faust_datadir, "{conf.name}"),
             autodiscover=False,
             topic_allow_declare=False,
             topic_disable_leader=True,
