@@ -89,7 +89,9 @@ async def test_invariant_4_a_request_racing_its_rollback_creates_nothing(runtime
         await db.close()
 
 
-async def _set_goal(db: Database, journal: Journal, publish_id: str, request: CampaignPublishRequested) -> str:
+async def _set_goal(
+    db: Database, journal: Journal, publish_id: str, request: CampaignPublishRequested
+) -> str:
     async with db.transaction() as conn:
         return await journal.set_goal(conn, publish_id, request.campaign.id, "rollback")
 
