@@ -60,6 +60,7 @@ class ServiceRuntime:
     # ---- wiring ------------------------------------------------------------------------------
     def _make_app(self) -> faust.App:
         s = self.settings
+        os.makedirs(s.faust_datadir, exist_ok=True)  # faust creates only the last level
         app = faust.App(
             topics.prefixed(self.name),  # app id = consumer group; namespaced like the topics
             broker=_broker_urls(s.kafka_bootstrap_servers),
