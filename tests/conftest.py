@@ -107,6 +107,7 @@ def runtime_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeEnv
         ADRELAY_ORCHESTRATOR_POLL_S="0.3",  # (0.5)
         ADRELAY_PLATFORM_DEADLINE_S="15",  # (300)
         ADRELAY_REAUTH_RECHECK_S="1",  # (30)
+        ADRELAY_CONSUMER_STALL_S="15",  # (120) a consumer that delivers nothing while messages wait
         ADRELAY_LOG_DIR=str(tmp_path_factory.mktemp("service-logs")),
     )
     os.environ["DATABASE_URL"] = database_url

@@ -52,6 +52,9 @@ class Settings:
     commit_interval_s: float = field(default_factory=lambda: _float("ADRELAY_COMMIT_INTERVAL_S", 1.0))
     db_pool_max: int = field(default_factory=lambda: _int("ADRELAY_DB_POOL_MAX", 10))
     outbox_poll_s: float = field(default_factory=lambda: _float("ADRELAY_OUTBOX_POLL_S", 1.0))
+    # A consumer that delivers nothing this long while messages wait restarts its service in place
+    # (adrelay.messaging.watchdog); 0 turns the watchdog off.
+    consumer_stall_s: float = field(default_factory=lambda: _float("ADRELAY_CONSUMER_STALL_S", 120.0))
     crash_at: str = field(default_factory=lambda: _env("ADRELAY_CRASH_AT", ""))
     # Faust keeps per-app state here; it holds nothing we need (tables are in memory), so it stays
     # out of the working directory.

@@ -28,9 +28,10 @@ import asyncpg
 
 from adrelay.events import DecodeError, Envelope, UnknownEventType, decode
 from adrelay.events.codec import peek_ids
-from adrelay.messaging import inbox
+from adrelay.messaging import crash, inbox
 from adrelay.messaging.deadletter import dead_letter
 from adrelay.messaging.outbox import EventTooLarge
+from adrelay.messaging.watchdog import DeliveryProgress
 from adrelay.observability import metrics
 from adrelay.observability.logging import log_context
 from adrelay.storage.db import is_transient_db_error
@@ -176,19 +177,26 @@ class MessageProcessor:
             )
 
 
-def faust_agent(processor: MessageProcessor) -> Callable[[Any], Awaitable[None]]:
-    """The agent body: manual acknowledgement after the message is fully handled."""
+def faust_agent(processor: MessageProcessor, progress: DeliveryProgress) -> Callable[[Any], Awaitable[None]]:
+    """The agent body: manual acknowledgement after the message is fully handled; what it was handed is
+    reported to the consumer watchdog."""
 
     async def agent(stream: Any) -> None:
         async for event in stream.noack().events():
+            if crash.stalls("consumer:stall"):  # chaos tests: a consumer that stops handing messages over
+                await asyncio.Event().wait()
             message = event.message
-            await processor.process(
-                key=message.key,
-                value=message.value,
-                headers=list(message.headers or []),
-                partition=message.partition,
-                offset=message.offset,
-            )
+            progress.started()
+            try:
+                await processor.process(
+                    key=message.key,
+                    value=message.value,
+                    headers=list(message.headers or []),
+                    partition=message.partition,
+                    offset=message.offset,
+                )
+            finally:
+                progress.finished()
             event.ack()
 
     return agent

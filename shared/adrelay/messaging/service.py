@@ -11,18 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 from aiohttp import web as aioweb
+from aiokafka import TopicPartition
 
 from adrelay import topics
 from adrelay.config import Settings
 from adrelay.events import Envelope
+from adrelay.messaging import crash
 from adrelay.messaging.consumer import Handler, MessageProcessor, Subscription, faust_agent
 from adrelay.messaging.kafka import KafkaProducer
+from adrelay.messaging.offsets import BrokerOffsets
 from adrelay.messaging.outbox import Outbox, OutboxRelay
+from adrelay.messaging.watchdog import ConsumerWatchdog, DeliveryProgress
 from adrelay.observability import logging as obs_logging
 from adrelay.observability import metrics
 from adrelay.storage.db import Database
@@ -52,6 +57,8 @@ class ServiceRuntime:
         metrics.OUTBOX_FAILED.labels(name).inc(0)
         self.started = asyncio.Event()
         self.subscriptions: list[Subscription] = []
+        self.progress = DeliveryProgress()
+        metrics.CONSUMER_STALL_RESTARTS.labels(name).set(crash.restarts_in_place())
         self._loops: list[tuple[str, BackgroundLoop]] = [("outbox-relay", self.relay.run)]
         self._readiness_checks: list[Callable[[], Awaitable[bool]]] = []
         self._install_web()
@@ -116,7 +123,9 @@ class ServiceRuntime:
             spec.name, key_serializer="raw", value_serializer="raw", allow_empty=True, internal=False
         )
         processor = MessageProcessor(self, sub)
-        self.app.agent(topic, name=f"{self.name}.{spec.key}", concurrency=1)(faust_agent(processor))
+        self.app.agent(topic, name=f"{self.name}.{spec.key}", concurrency=1)(
+            faust_agent(processor, self.progress)
+        )
         return sub
 
     def background(self, name: str, loop: BackgroundLoop) -> None:
@@ -130,7 +139,33 @@ class ServiceRuntime:
         """Emit `envelope` when the caller's transaction commits (outbox)."""
         await self.outbox.add(conn, envelope)
 
+    def _install_watchdog(self) -> None:
+        if not self.subscriptions or self.settings.consumer_stall_s <= 0:
+            return
+        subscribed = {sub.topic for sub in self.subscriptions}
+
+        def assignment() -> list[TopicPartition]:
+            if not self.started.is_set():
+                return []
+            return [
+                TopicPartition(tp.topic, tp.partition)
+                for tp in self.app.consumer.assignment()
+                if tp.topic in subscribed
+            ]
+
+        watchdog = ConsumerWatchdog(
+            service=self.name,
+            group=self.app.conf.id,
+            offsets=BrokerOffsets(self.settings.kafka_bootstrap_servers, client_id=f"{self.name}-watchdog"),
+            progress=self.progress,
+            assignment=assignment,
+            stall_after_s=self.settings.consumer_stall_s,
+            on_stall=restart_in_place,
+        )
+        self._loops.append(("consumer-watchdog", watchdog.run))
+
     def _install_loops(self) -> None:
+        self._install_watchdog()
         for name, loop in self._loops:
 
             async def supervised(name: str = name, loop: BackgroundLoop = loop) -> None:
@@ -209,3 +244,14 @@ class ServiceRuntime:
             quiet=True,
         )
         worker.execute_from_commandline()
+
+
+def restart_in_place(reason: str) -> NoReturn:
+    """Replace this process with a fresh run of the same command line (same PID, same log files), as a
+    supervisor would restart it, counting the restart in the environment."""
+    log.error("restarting in place: %s", reason)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    env = {**os.environ, crash.RESTARTS_ENV: str(crash.restarts_in_place() + 1)}
+    os.execve(sys.executable, sys.orig_argv, env)

@@ -24,6 +24,11 @@ OUTBOX_PUBLISHED = Counter("adrelay_outbox_published_total", "Outbox rows relaye
 OUTBOX_FAILED = Counter(
     "adrelay_outbox_failed_total", "Outbox rows set aside because Kafka can never take them", ["service"]
 )
+CONSUMER_STALL_RESTARTS = Gauge(
+    "adrelay_consumer_stall_restarts",
+    "Times this process restarted itself in place because its consumer stalled (kept across the restart)",
+    ["service"],
+)
 OUTBOX_PENDING = Gauge("adrelay_outbox_pending", "Outbox rows not yet relayed", ["service"])
 OUTBOX_RELAY_OWNER = Gauge(
     "adrelay_outbox_relay_owner", "1 while this process owns the outbox relay", ["service"]
