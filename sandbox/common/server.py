@@ -29,6 +29,8 @@ log = logging.getLogger("sandbox")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTROL_PREFIX = "/_sandbox/"
+# What the middleware leaves on a request for the handlers: its query and body fields, merged.
+FIELDS = web.RequestKey("fields", dict[str, Any])
 _BODY_LOG_LIMIT = 4096
 
 
@@ -143,7 +145,7 @@ class PlatformSandbox(abc.ABC):
             return await handler(request)
         started = time.perf_counter()
         fields = await parse_fields(request)
-        request["fields"] = fields
+        request[FIELDS] = fields
         fired = self.faults.pick(request.method, request.path, fields)
         entry: dict[str, Any] = {
             "method": request.method,

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from sandbox.common.config import SandboxConfig
 from sandbox.common.faults import FaultRule
-from sandbox.common.server import PlatformSandbox, json_response
+from sandbox.common.server import FIELDS, PlatformSandbox, json_response
 from sandbox.common.store import SandboxObject
 from sandbox.meta import media, money, spec
 from sandbox.meta import validation as v
@@ -61,6 +61,10 @@ from sandbox.meta.objects import (
 from sandbox.meta.settings import setting
 from sandbox.meta.usage import Usage
 from sandbox.meta.webhooks import Webhooks, delivery_body, sign
+
+# The usage a call counts against (ad account, app) and a disapproval to apply, left on the request.
+META_USAGE = web.RequestKey("meta_usage", tuple[Any, Any])
+META_DISAPPROVE = web.RequestKey("meta_disapprove", dict[str, Any])
 
 log = logging.getLogger("sandbox.meta")
 VERSION = r"{version:v\d+\.\d+}"
@@ -178,12 +182,12 @@ class MetaSandbox(PlatformSandbox):
             err = GraphError(str(rule.params.get("message", "(#100) Invalid parameter")), 100)
         else:
             raise web.HTTPBadRequest(text=f"meta sandbox does not support effect {effect}")
-        request["meta_usage"] = (account, None)
+        request[META_USAGE] = (account, None)
         return json_response(err.body(), status=err.status, headers=err.headers)
 
     def apply_state_fault(self, effect: str, rule: FaultRule, request: web.Request) -> None:
         if effect == "disapprove":
-            request["meta_disapprove"] = dict(rule.params)
+            request[META_DISAPPROVE] = dict(rule.params)
             return
         if effect == "unfund":
             account = _account_in_path(request.path) or self._account_of_path_object(request)
@@ -224,19 +228,19 @@ class MetaSandbox(PlatformSandbox):
     async def _usage_headers(self, request: web.Request, response: web.StreamResponse) -> None:
         if request.path.startswith("/_sandbox/") or "X-Business-Use-Case-Usage" in response.headers:
             return
-        account, app_id = request.get("meta_usage", (None, None))
+        account, app_id = request.get(META_USAGE, (None, None))
         for key, value in self.usage.headers(account, app_id).items():
             response.headers[key] = value
 
     # ---- token endpoints -------------------------------------------------------------------------
     async def h_oauth(self, request: web.Request) -> web.Response:
         try:
-            return json_response(self.auth.exchange(request["fields"]))
+            return json_response(self.auth.exchange(request[FIELDS]))
         except GraphError as err:
             return json_response(err.body(), status=err.status)
 
     async def h_debug(self, request: web.Request) -> web.Response:
-        params = request["fields"]
+        params = request[FIELDS]
         try:
             return json_response(self.auth.debug(params, token_string(request, params)))
         except GraphError as err:
@@ -261,7 +265,8 @@ class MetaSandbox(PlatformSandbox):
         version = request.match_info["version"]
         if version in self.setting("deprecated_versions"):
             raise deprecated_version(version)
-        params = dict(request["fields"])
+        fields: dict[str, Any] = request[FIELDS]
+        params = dict(fields)
         method = request.method.upper()
         override = str(params.pop("method", "")).upper()
         if method in {"GET", "POST"} and override in {"GET", "POST", "DELETE"}:
@@ -274,7 +279,7 @@ class MetaSandbox(PlatformSandbox):
         if node in self.auth.apps:
             return await self._app_node(node, edge, method, params, caller, version, request)
         token = self.auth.check(caller)
-        request["meta_usage"] = (None, token.app_id)
+        request[META_USAGE] = (None, token.app_id)
         call = Call(request, method, version, params, token, self.base_url(request))
         if node == "me":
             return self._me(call, edge)
@@ -296,7 +301,7 @@ class MetaSandbox(PlatformSandbox):
 
     def _enter_account(self, call: Call, number: str, edge: str | None) -> None:
         Auth.require_account(call.token, number, call.write)
-        call.request["meta_usage"] = (number, call.token.app_id)
+        call.request[META_USAGE] = (number, call.token.app_id)
         usage_type = "ads_insights" if edge == "insights" else "ads_management"
         self.usage.count(number, usage_type, call.token.app_id)
         acct = self.objects.account(number)
@@ -347,7 +352,7 @@ class MetaSandbox(PlatformSandbox):
         request: web.Request,
     ) -> Any:
         app = self.auth.apps[app_id]
-        request["meta_usage"] = (None, app_id)
+        request[META_USAGE] = (None, app_id)
         if edge != "subscriptions":
             if edge is None and method == "GET":
                 return {"id": app.app_id, "name": app.name}
@@ -1273,7 +1278,7 @@ class MetaSandbox(PlatformSandbox):
             self._delete(obj)
         elif new_status is not None:
             obj.status = str(new_status)
-        if call.request.get("meta_disapprove") is not None and obj.kind == "ad" and "creative" not in p:
+        if call.request.get(META_DISAPPROVE) is not None and obj.kind == "ad" and "creative" not in p:
             self._start_review(obj, call.request)
         self.store.touch(obj)
         self.objects.refresh_activity(obj.account_id)
@@ -1299,7 +1304,7 @@ class MetaSandbox(PlatformSandbox):
 
     # ---- review ---------------------------------------------------------------------------------------
     def _start_review(self, ad: SandboxObject, request: web.Request) -> None:
-        verdict = request.get("meta_disapprove")
+        verdict = request.get(META_DISAPPROVE)
         ad.fields["_review"] = "pending"
         ad.fields["_review_due"] = time.time() + float(self.config.review_delay_s)
         if verdict is not None:

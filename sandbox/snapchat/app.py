@@ -18,7 +18,7 @@ from aiohttp import web
 
 from sandbox.common.config import SandboxConfig
 from sandbox.common.faults import FaultRule
-from sandbox.common.server import PlatformSandbox, json_response
+from sandbox.common.server import FIELDS, PlatformSandbox, json_response
 from sandbox.snapchat import accounts, entities, media, seeding, stats
 from sandbox.snapchat.auth import TOKEN_PATH, Auth
 from sandbox.snapchat.context import DISAPPROVE, Ctx, method_not_allowed
@@ -266,7 +266,7 @@ class SnapchatSandbox(PlatformSandbox):
     def _batch_kind(self, request: web.Request) -> tuple[str, list[Any]] | None:
         if request.method not in ("POST", "PUT"):
             return None
-        fields = request.get("fields") or {}
+        fields = request.get(FIELDS) or {}
         for kind in WRITE_KINDS:
             items = fields.get(WRAPPERS[kind][0])
             if isinstance(items, list) and items:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from sandbox.common.config import SandboxConfig
+from sandbox.common.server import FIELDS
 from sandbox.common.store import SandboxObject
 from sandbox.snapchat import errors
 from sandbox.snapchat.errors import OAuthError, SnapError
@@ -82,7 +83,7 @@ class Auth:
     async def _form(self, request: web.Request) -> dict[str, str]:
         if request.content_type != "application/x-www-form-urlencoded":
             raise OAuthError(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
-        fields = request.get("fields")
+        fields = request.get(FIELDS)
         if fields is not None:
             return {k: v for k, v in fields.items() if isinstance(v, str) and k not in request.query}
         return dict(parse_qsl((await request.read()).decode()))

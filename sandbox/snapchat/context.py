@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.common.server import FIELDS
 from sandbox.common.store import SandboxObject
 from sandbox.snapchat import errors
 from sandbox.snapchat.errors import SnapError, bad_request, not_found
@@ -32,7 +33,7 @@ class Ctx:
 
     @property
     def fields(self) -> dict[str, Any]:
-        return self.request.get("fields") or {}
+        return self.request.get(FIELDS) or {}
 
     def param(self, name: str) -> str:
         return self.request.match_info[name]

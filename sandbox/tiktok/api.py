@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.common.server import FIELDS
 from sandbox.tiktok import errors
 from sandbox.tiktok.errors import ApiError, envelope, error_envelope, log_id
 from sandbox.tiktok.params import Params
@@ -95,7 +96,7 @@ async def decode_params(request: web.Request, endpoint: Endpoint, strict_ids: bo
             data[key] = values[0]
         return Params(data, query=True, strict_ids=strict_ids)
     if endpoint.body == "multipart":
-        fields = dict(request.get("fields") or {})
+        fields = dict(request.get(FIELDS) or {})
         if "__raw__" in fields or "__invalid_json__" in fields:
             raise ApiError(errors.INVALID_PARAMS, "Invalid params: expected a multipart/form-data body.")
         if request.content_type == "application/json":

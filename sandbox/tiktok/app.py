@@ -46,7 +46,7 @@ from aiohttp import web
 
 from sandbox.common.config import SandboxConfig
 from sandbox.common.faults import FaultRule
-from sandbox.common.server import PlatformSandbox
+from sandbox.common.server import FIELDS, PlatformSandbox
 from sandbox.common.store import SandboxObject
 from sandbox.tiktok import (
     accounts,
@@ -202,7 +202,7 @@ class TikTokSandbox(PlatformSandbox):
             request[DISAPPROVE] = {"reasons": rule.params.get("reasons")}
             return
         if effect == "unfund":
-            fields = request.get("fields") or {}
+            fields = request.get(FIELDS) or {}
             advertiser_id = str(rule.params.get("advertiser_id") or fields.get("advertiser_id") or "")
             if not advertiser_id and fields.get("advertiser_ids"):
                 listed = fields["advertiser_ids"]
