@@ -40,6 +40,7 @@ format: venv
 
 typecheck: venv
 	.venv/bin/mypy
+	.venv/bin/mypy sandbox bench
 
 contract: venv
 	.venv/bin/adrelay contract write

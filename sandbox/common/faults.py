@@ -9,6 +9,7 @@ write happen and then drops the connection so the client cannot know the outcome
 
 from __future__ import annotations
 
+import builtins
 import random
 import re
 import threading
@@ -165,9 +166,9 @@ class FaultEngine:
     def list(self) -> list[dict[str, Any]]:
         return [r.to_json() for r in self._rules]
 
-    def pick(self, method: str, path: str, fields: dict[str, Any]) -> list[FaultRule]:
+    def pick(self, method: str, path: str, fields: dict[str, Any]) -> builtins.list[FaultRule]:
         """Rules firing now, each counted once. Latency rules combine with one other effect."""
-        fired: list[FaultRule] = []
+        fired: builtins.list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(method, path, fields):

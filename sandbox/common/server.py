@@ -154,7 +154,7 @@ class PlatformSandbox(abc.ABC):
             "body": _loggable(fields, request),
             "faults": [r.effect for r in fired],
         }
-        delay_ms = self.config.base_latency_ms
+        delay_ms: float = self.config.base_latency_ms
         if self.config.jitter_ms:
             delay_ms += self._random.uniform(0, self.config.jitter_ms)
         delay_ms += sum(r.latency_ms for r in fired if r.effect == "latency")

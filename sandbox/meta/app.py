@@ -258,8 +258,8 @@ class MetaSandbox(PlatformSandbox):
             raise
         except Exception:  # a sandbox bug answers like Graph's own internal errors, and is logged
             log.exception("meta sandbox handler failed")
-            err = GraphError("An unknown error occurred", 1, subcode=99, is_transient=True, status=500)
-            return json_response(err.body(), status=500)
+            internal = GraphError("An unknown error occurred", 1, subcode=99, is_transient=True, status=500)
+            return json_response(internal.body(), status=500)
 
     async def _dispatch(self, request: web.Request) -> Any:
         version = request.match_info["version"]
@@ -1507,9 +1507,10 @@ class MetaSandbox(PlatformSandbox):
             sid = str(p.get("upload_session_id") or "")
             if not sid:
                 raise required("upload_session_id")
-            session = self.sessions.get(sid)
-            if session is None or session.account != acct.account_id:
+            found = self.sessions.get(sid)
+            if found is None or found.account != acct.account_id:
                 raise GraphError("(#100) Invalid upload_session_id", 100)
+            session = found
             video = self.store.get(session.video_id, "advideo")
             assert video is not None
             if phase == "cancel":

@@ -11,6 +11,7 @@ signed `X-Hub-Signature-256: sha256=HMAC-SHA256(app_secret, raw body)` plus the 
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import json
@@ -120,7 +121,7 @@ class Webhooks:
             subs.clear()
         return {"success": True}
 
-    def targets(self, account: str, field: str, require_account_sub: bool) -> list[tuple[str, str]]:
+    def targets(self, account: str, field: str, require_account_sub: bool) -> builtins.list[tuple[str, str]]:
         """(app_id, callback_url) pairs that should receive `field` for this account."""
         out = []
         for app_id, subs in self.subscriptions.items():
