@@ -276,10 +276,12 @@ LAG_QUERY = (
     'sum by (consumergroup, topic) (kafka_consumergroup_lag_sum{consumergroup!~".*adrelay-dlq-replay"})'
 )
 RUNNABLE_QUERY = "max by (platform) (adrelay_runnable_runs)"
+DRIVEN_QUERY = "sum by (platform) (adrelay_runs_active)"
 
 
 def figures(prometheus_url: str) -> str:
-    """One scrape's consumer lag per group and topic, and runnable runs per platform."""
+    """One scrape's consumer lag per group and topic, runnable runs (due, no runner) and runs being
+    driven per platform: once a request is consumed, the backlog lives in PostgreSQL, not in Kafka."""
     lines = [f"at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}", "consumer lag (kafka_consumergroup_lag_sum):"]
     for sample in sorted(
         query(prometheus_url, LAG_QUERY),
@@ -291,6 +293,9 @@ def figures(prometheus_url: str) -> str:
     for sample in sorted(
         query(prometheus_url, RUNNABLE_QUERY), key=lambda s: s["metric"].get("platform", "")
     ):
+        lines.append(f"  {sample['metric'].get('platform', '?'):12} {sample['value'][1]}")
+    lines.append("runs being driven (adrelay_runs_active):")
+    for sample in sorted(query(prometheus_url, DRIVEN_QUERY), key=lambda s: s["metric"].get("platform", "")):
         lines.append(f"  {sample['metric'].get('platform', '?'):12} {sample['value'][1]}")
     return "\n".join(lines)
 

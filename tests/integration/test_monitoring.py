@@ -180,6 +180,38 @@ def test_prometheus_scrapes_every_service_and_the_lag_exporter(
     )
 
 
+def test_the_figures_command_shows_a_groups_lag_and_each_platforms_runs(
+    runtime_env: RuntimeEnv, monitoring: Monitoring, services: dict[str, ServiceProcess]
+) -> None:
+    """`monitor.py figures`, the on-call's one-scrape summary, reads what Prometheus holds: the tracker's
+    group appears once it committed an offset on the status topic; every platform has its run figures."""
+    import asyncio
+
+    event = Envelope.new(
+        PublishStatusChanged(status=PublishStatus.RECEIVED),
+        campaign_id="cmp-figures",
+        publish_id="pub-figures",
+    )
+    asyncio.run(produce_envelope(runtime_env.bootstrap, event))
+    tracker_row = re.compile(
+        rf"^  {re.escape(monitoring.group_prefix)}tracker\s+{re.escape(topics.STATUS.name)}\s+\d+", re.M
+    )
+
+    def complete() -> str | None:
+        text: str = monitor().figures(monitoring.url)
+        lag, _, runs = text.partition("runnable runs (adrelay_runnable_runs):")
+        runnable, _, driven = runs.partition("runs being driven (adrelay_runs_active):")
+        platforms = r"^  (meta|tiktok|snapchat)\s+\d"
+        ok = (
+            tracker_row.search(lag)
+            and set(re.findall(platforms, runnable, re.M)) == {"meta", "tiktok", "snapchat"}
+            and set(re.findall(platforms, driven, re.M)) == {"meta", "tiktok", "snapchat"}
+        )
+        return text if ok else None
+
+    wait_for(complete, 30, "figures with the tracker's lag and every platform's runs")
+
+
 def test_lag_rises_while_a_consumer_is_stopped_under_load_and_drains_after_it_restarts(
     monitoring: Monitoring, runtime_env: RuntimeEnv, services: dict[str, ServiceProcess]
 ) -> None:
