@@ -9,6 +9,7 @@ without its bytes is filled, never created again.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -289,12 +290,19 @@ class SnapchatAdapter(PlatformAdapter):
     # ---- activation -------------------------------------------------------------------------------
     async def activate(self, ctx: PublishContext, objects: Mapping[str, str]) -> None:
         """PUT each object back with status ACTIVE, children first so that nothing delivers before the
-        whole tree is live (a paused campaign holds its ad squads and ads back)."""
+        whole tree is live (a paused campaign holds its ad squads and ads back). The objects of one level
+        go concurrently (the rate limiter paces them); the first failure is raised once all settled."""
         caller = Caller(ctx.tokens, _target(ctx).connection_id)
         order = [StepKind.AD, StepKind.AD_SET, StepKind.CAMPAIGN]
         for kind in order:
-            for key in sorted(k for k in objects if k.partition(":")[0] == kind.value):
-                await self._activate_one(caller, RESOURCES[kind], objects[key])
+            keys = sorted(k for k in objects if k.partition(":")[0] == kind.value)
+            outcomes = await asyncio.gather(
+                *(self._activate_one(caller, RESOURCES[kind], objects[key]) for key in keys),
+                return_exceptions=True,
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
     async def _activate_one(self, caller: Caller, resource: Resource, external_id: str) -> None:
         try:
