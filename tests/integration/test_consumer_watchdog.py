@@ -39,7 +39,7 @@ async def _applied(database_url: str, event_id: str, timeout: float) -> bool:
         await conn.close()
 
 
-async def test_a_stalled_consumer_restarts_its_service_in_place_and_the_waiting_message_is_applied(
+async def test_invariant_3_a_stalled_consumer_restarts_its_service_and_the_waiting_message_is_applied(
     runtime_env: RuntimeEnv,
     stack: Stack,  # its token key and sandbox addresses are in runtime_env: the tracker needs them to start
 ) -> None:
