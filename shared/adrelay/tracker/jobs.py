@@ -48,6 +48,9 @@ def error_of(exc: BaseException) -> dict[str, str]:
     return {"category": "unknown", "message": f"{type(exc).__name__}: {exc}"}
 
 
+RELEASE_TIMEOUT_S = 2.0
+
+
 class JobRunner:
     def __init__(
         self, schedule: Schedule, handlers: Mapping[str, Handler], *, concurrency: int, poll_s: float
@@ -59,18 +62,32 @@ class JobRunner:
         self.active: dict[tuple[str, str, str], asyncio.Task[None]] = {}
 
     async def run(self) -> None:
-        while True:
-            try:
-                claimed = await self.schedule.claim(self.concurrency - len(self.active), exclude=self.active)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # database down: keep trying
-                log.warning("tracker could not claim jobs: %r", exc)
-                claimed = []
-            for job in claimed:
-                self.start(job)
-            JOBS_ACTIVE.set(len(self.active))
-            await asyncio.sleep(self.poll_s)
+        try:
+            while True:
+                try:
+                    claimed = await self.schedule.claim(
+                        self.concurrency - len(self.active), exclude=self.active
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # database down: keep trying
+                    log.warning("tracker could not claim jobs: %r", exc)
+                    claimed = []
+                for job in claimed:
+                    self.start(job)
+                JOBS_ACTIVE.set(len(self.active))
+                await asyncio.sleep(self.poll_s)
+        finally:
+            await self._stop_active()
+
+    async def _stop_active(self) -> None:
+        """Shutting down: stop the jobs in hand, each handing its lease back (see `drive`), so another
+        replica takes them now instead of after the lease expires."""
+        tasks = list(self.active.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def start(self, job: Job) -> asyncio.Task[None]:
         task = asyncio.create_task(self.drive(job))
@@ -96,6 +113,9 @@ class JobRunner:
             log.warning("job %s: lease lost, result discarded", job.key)
         except asyncio.CancelledError:
             if not lost.is_set():
+                outcome = "stopped"
+                with contextlib.suppress(Exception):  # at worst the lease expires as after a kill
+                    await asyncio.wait_for(self.schedule.release(job), RELEASE_TIMEOUT_S)
                 raise
             outcome = "lease_lost"
             log.warning("job %s: lease could not be renewed; stopped", job.key)

@@ -166,3 +166,60 @@ async def test_a_tracker_killed_mid_sync_leaves_a_schedule_that_resumes(
         "select count(*) from performance_metrics where publish_id = $1 and level = 'campaign'", publish_id
     )
     assert days == 2  # the two days of delivery, however many syncs read them
+
+
+async def test_a_tracker_stopped_mid_sync_hands_its_lease_back_at_once(
+    runtime_env: RuntimeEnv, stack: Stack, db: Any, trackers: list[ServiceProcess]
+) -> None:
+    """SIGTERM (a rolling deploy): the job in hand is stopped and its lease given back, so another
+    tracker takes it now, not when the lease (60 s here) would have expired."""
+    url = stack.sandbox("meta")
+    tree = await seed(url, "meta", local_time("meta", 3, 12), local_time("meta", 2, 12), ads=1)
+    publish_id = await track(db, tree, stack.connection_ids["meta"], interval_s=3600.0)
+    await fault(
+        url,
+        {
+            "effect": "latency",
+            "latency_ms": 8000,
+            "count": 1,
+            "match": {"path": f"/{tree.campaign}/insights$"},
+        },
+    )
+    leaving = start_tracker(runtime_env, trackers, "tracker-leaving", ADRELAY_TRACKING_LEASE_S="60")
+    leaving.wait_ready(timeout=60)
+    assert leaving.proc is not None
+    owner = f"%/tracker/{leaving.proc.pid}/%"
+    await db.execute(
+        "update tracking_schedule set next_run_at = now() where publish_id = $1 and job = 'performance'",
+        publish_id,
+    )
+
+    async def held() -> Any:
+        return await db.fetchrow(
+            "select * from tracking_schedule where publish_id = $1 and job = 'performance' and lease_owner like $2",
+            publish_id,
+            owner,
+        )
+
+    before = await wait_for(held, 30, "the leaving tracker to take the job")
+    await asyncio.sleep(0.5)  # inside the slow read now
+    stopped_at = time.monotonic()
+    await asyncio.to_thread(leaving.stop, 20.0)
+    assert await held() is None, "the lease is still held after a graceful stop"
+    successor = start_tracker(runtime_env, trackers, "tracker-arriving")
+    successor.wait_ready(timeout=60)
+
+    async def ran_elsewhere() -> bool:
+        row = await db.fetchrow(
+            "select runs, last_run_by from tracking_schedule where publish_id = $1 and job = 'performance'",
+            publish_id,
+        )
+        return bool(row["runs"] >= 1)
+
+    await wait_for(ran_elsewhere, 30, "another tracker to run the job")
+    assert time.monotonic() - stopped_at < 40  # well before the 60 s lease would have lapsed
+    row = await db.fetchrow(
+        "select * from tracking_schedule where publish_id = $1 and job = 'performance'", publish_id
+    )
+    assert before["runs"] == 0 and row["fencing_token"] > before["fencing_token"]
+    assert f"/tracker/{leaving.proc.pid}/" not in (row["last_run_by"] or "")
