@@ -381,16 +381,33 @@ class Journal:
             )
         return {r["step_key"]: StepRecord.from_row(r) for r in rows}
 
-    async def ensure_steps(self, run: RunRecord, steps: list[Step], tags: Mapping[str, str]) -> None:
+    async def ensure_steps(
+        self, run: RunRecord, steps: list[Step], tags: Mapping[str, str]
+    ) -> tuple[str, dict[str, StepRecord]]:
+        """Record the plan's steps (each once, whatever was recorded before) and read back every step
+        with the run's goal: one fenced transaction, a publish's first round trips kept few."""
         async with self.db.transaction() as conn:
-            await self._fence(conn, run)
-            await conn.executemany(
+            goal = await self._fence(conn, run)
+            rows = await conn.fetch(
                 """
-                insert into publish_steps (publish_id, platform, step_key, kind, tag)
-                values ($1, $2, $3, $4, $5) on conflict do nothing
+                with added as (
+                    insert into publish_steps (publish_id, platform, step_key, kind, tag)
+                    select $1, $2, key, kind, tag from unnest($3::text[], $4::text[], $5::text[]) as t(key, kind, tag)
+                    on conflict do nothing
+                    returning *
+                )
+                select * from added
+                union all
+                select * from publish_steps where publish_id = $1 and platform = $2
+                    and step_key not in (select step_key from added)
                 """,
-                [(run.publish_id, self.platform.value, s.key, s.kind.value, tags[s.key]) for s in steps],
+                run.publish_id,
+                self.platform.value,
+                [s.key for s in steps],
+                [s.kind.value for s in steps],
+                [tags[s.key] for s in steps],
             )
+        return goal, {r["step_key"]: StepRecord.from_row(r) for r in rows}
 
     async def _update_step(
         self, run: RunRecord, step_key: str, sql: str, *args: Any, events: Iterable[Envelope] = ()

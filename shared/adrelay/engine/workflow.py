@@ -124,8 +124,8 @@ class Workflows:
     # ---- publish -----------------------------------------------------------------------------------
     async def publish(self, run: RunRecord, ctx: PublishContext) -> None:
         plan = self.adapter.plan(ctx.campaign)
-        await self.journal.ensure_steps(run, plan, {s.key: ctx.tag(s) for s in plan})
-        records = await self.journal.steps(run)
+        goal, records = await self.journal.ensure_steps(run, plan, {s.key: ctx.tag(s) for s in plan})
+        goal_checked = asyncio.get_running_loop().time()
         for key, record in records.items():
             if record.state == "succeeded" and record.outcome is not None:
                 ctx.outcomes[key] = record.outcome
@@ -139,7 +139,6 @@ class Workflows:
         limiter = asyncio.Semaphore(self.timings.step_parallelism)
         clock = asyncio.get_running_loop().time
         last_heartbeat = clock()
-        goal, goal_checked = "publish", float("-inf")
         while pending or running:
             if clock() - goal_checked >= GOAL_CHECK_EVERY_S:  # a rollback command is seen within this
                 goal, goal_checked = await self.journal.current_goal(run), clock()
