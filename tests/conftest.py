@@ -109,6 +109,7 @@ def runtime_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeEnv
         ADRELAY_REAUTH_RECHECK_S="1",  # (30)
         ADRELAY_CONSUMER_STALL_S="15",  # (120) a consumer that delivers nothing while messages wait
         ADRELAY_LOG_DIR=str(tmp_path_factory.mktemp("service-logs")),
+        ADRELAY_FAUST_DATADIR=str(tmp_path_factory.mktemp("faust-data")),  # pytest prunes it with the run
     )
     os.environ["DATABASE_URL"] = database_url
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
