@@ -140,6 +140,14 @@ class Journal:
         self.channel = f"adrelay_runs_{platform.value}"
 
     # ---- requests (from the Kafka agents, inside their inbox transaction) -------------------------
+    async def _lock_run(self, conn: asyncpg.Connection, publish_id: str) -> asyncpg.Record | None:
+        """The run's state and goal, its row locked until the caller's transaction ends."""
+        return await conn.fetchrow(
+            "select state, goal from publisher_runs where publish_id = $1 and platform = $2 for update",
+            publish_id,
+            self.platform.value,
+        )
+
     async def enqueue(
         self, conn: asyncpg.Connection, envelope: Envelope, request: CampaignPublishRequested
     ) -> str:
@@ -164,11 +172,7 @@ class Journal:
         if inserted:
             await conn.execute("select pg_notify($1, $2)", self.channel, envelope.publish_id)
             return "queued"
-        row = await conn.fetchrow(
-            "select state, goal from publisher_runs where publish_id = $1 and platform = $2 for update",
-            envelope.publish_id,
-            self.platform.value,
-        )
+        row = await self._lock_run(conn, envelope.publish_id)
         assert row is not None  # the conflict says it exists, and runs are never deleted
         if row["goal"] == "rollback":
             return "rolled_back"  # rolled back already (or before it started): never publish again
@@ -190,11 +194,7 @@ class Journal:
 
     async def set_goal(self, conn: asyncpg.Connection, publish_id: str, campaign_id: str, goal: str) -> str:
         """A rollback or activation command: the run's goal changes and it becomes runnable."""
-        row = await conn.fetchrow(
-            "select state, goal from publisher_runs where publish_id = $1 and platform = $2 for update",
-            publish_id,
-            self.platform.value,
-        )
+        row = await self._lock_run(conn, publish_id)
         if row is None:
             if goal != "rollback":
                 return "unknown_run"
@@ -214,11 +214,7 @@ class Journal:
             )
             if inserted:
                 return "rolled_back_before_start"
-            row = await conn.fetchrow(
-                "select state, goal from publisher_runs where publish_id = $1 and platform = $2 for update",
-                publish_id,
-                self.platform.value,
-            )
+            row = await self._lock_run(conn, publish_id)
             assert row is not None
         state, current = row["state"], row["goal"]
         if goal == "rollback":
@@ -397,9 +393,8 @@ class Journal:
                     returning *
                 )
                 select * from added
-                union all
+                union all  -- this select sees the table as before the insert: the earlier steps
                 select * from publish_steps where publish_id = $1 and platform = $2
-                    and step_key not in (select step_key from added)
                 """,
                 run.publish_id,
                 self.platform.value,

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+
+import asyncpg
 
 from adrelay.engine.journal import Journal
 from adrelay.events import CampaignPublishRequested, Envelope
@@ -43,6 +46,25 @@ async def _goal(db: Database, publish_id: str) -> tuple[str, bool]:
     return row["goal"], row["has_request"]
 
 
+async def _second_waits_for_first(
+    db: Database,
+    first: Callable[[asyncpg.Connection], Awaitable[str]],
+    second: Callable[[], Awaitable[str]],
+) -> tuple[str, str]:
+    """`first` writes in a transaction left open; `second`, started meanwhile, must wait for it, and
+    finishes once it commits. Returns both outcomes."""
+    pool = await db.pool()
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        first_outcome = await first(conn)
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not waiting.done(), "the second write must wait for the first one's uncommitted row"
+        await tx.commit()
+        return first_outcome, await asyncio.wait_for(waiting, 10)
+
+
 async def test_invariant_4_a_rollback_racing_its_request_applies_to_the_request_run(
     runtime_env: RuntimeEnv,
 ) -> None:
@@ -50,16 +72,12 @@ async def test_invariant_4_a_rollback_racing_its_request_applies_to_the_request_
     journal = Journal(db, PLATFORM, owner="test", emit=Outbox("tiktok-publisher").add)
     publish_id, envelope, request = _request()
     try:
-        pool = await db.pool()
-        async with pool.acquire() as first:
-            tx = first.transaction()
-            await tx.start()
-            assert await journal.enqueue(first, envelope, request) == "queued"
-            rollback = asyncio.create_task(_set_goal(db, journal, publish_id, request))
-            await asyncio.sleep(0.3)
-            assert not rollback.done(), "the rollback must wait for the request's uncommitted row"
-            await tx.commit()
-            outcome = await asyncio.wait_for(rollback, 10)
+        queued, outcome = await _second_waits_for_first(
+            db,
+            lambda conn: journal.enqueue(conn, envelope, request),
+            lambda: _set_goal(db, journal, publish_id, request),
+        )
+        assert queued == "queued"
         assert outcome != "rolled_back_before_start"
         assert await _goal(db, publish_id) == ("rollback", True)
     finally:
@@ -71,19 +89,13 @@ async def test_invariant_4_a_request_racing_its_rollback_creates_nothing(runtime
     journal = Journal(db, PLATFORM, owner="test", emit=Outbox("tiktok-publisher").add)
     publish_id, envelope, request = _request()
     try:
-        pool = await db.pool()
-        async with pool.acquire() as first:
-            tx = first.transaction()
-            await tx.start()
-            assert (
-                await journal.set_goal(first, publish_id, request.campaign.id, "rollback")
-                == "rolled_back_before_start"
-            )
-            enqueue = asyncio.create_task(_enqueue(db, journal, envelope, request))
-            await asyncio.sleep(0.3)
-            assert not enqueue.done(), "the request must wait for the rollback's uncommitted row"
-            await tx.commit()
-            assert await asyncio.wait_for(enqueue, 10) == "rolled_back"
+        rolled_back, outcome = await _second_waits_for_first(
+            db,
+            lambda conn: journal.set_goal(conn, publish_id, request.campaign.id, "rollback"),
+            lambda: _enqueue(db, journal, envelope, request),
+        )
+        assert rolled_back == "rolled_back_before_start"
+        assert outcome == "rolled_back"
         assert await _goal(db, publish_id) == ("rollback", False)
     finally:
         await db.close()

@@ -58,6 +58,23 @@ async def wait_for(check: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def slow_first_insights_read(url: str, campaign: str) -> None:
+    """The first read of this campaign's insights hangs long enough to stop a tracker in the middle of it."""
+    await fault(
+        url,
+        {"effect": "latency", "latency_ms": 8000, "count": 1, "match": {"path": f"/{campaign}/insights$"}},
+    )
+
+
+async def lease_held_by(db: Any, publish_id: str, pid: int) -> Any:
+    """The performance job's row while the tracker process `pid` holds its lease, else None."""
+    return await db.fetchrow(
+        "select * from tracking_schedule where publish_id = $1 and job = 'performance' and lease_owner like $2",
+        publish_id,
+        f"%/tracker/{pid}/%",
+    )
+
+
 async def test_two_trackers_never_run_the_same_sync_twice(
     runtime_env: RuntimeEnv, stack: Stack, db: Any, trackers: list[ServiceProcess]
 ) -> None:
@@ -117,16 +134,7 @@ async def test_a_tracker_killed_mid_sync_leaves_a_schedule_that_resumes(
     url = stack.sandbox("meta")
     tree = await seed(url, "meta", local_time("meta", 3, 12), local_time("meta", 2, 12), ads=1)
     publish_id = await track(db, tree, stack.connection_ids["meta"], interval_s=1.0)
-    # The first read of this campaign hangs long enough to kill the process in the middle of it.
-    await fault(
-        url,
-        {
-            "effect": "latency",
-            "latency_ms": 8000,
-            "count": 1,
-            "match": {"path": f"/{tree.campaign}/insights$"},
-        },
-    )
+    await slow_first_insights_read(url, tree.campaign)
     doomed = start_tracker(runtime_env, trackers, "tracker-doomed")
     doomed.wait_ready(timeout=60)
     assert doomed.proc is not None
@@ -136,14 +144,9 @@ async def test_a_tracker_killed_mid_sync_leaves_a_schedule_that_resumes(
         publish_id,
     )
 
-    async def held_by_doomed() -> Any:
-        return await db.fetchrow(
-            "select * from tracking_schedule where publish_id = $1 and job = 'performance' and lease_owner like $2",
-            publish_id,
-            f"%/tracker/{pid}/%",
-        )
-
-    held = await wait_for(held_by_doomed, 30, "the doomed tracker to take the job")
+    held = await wait_for(
+        lambda: lease_held_by(db, publish_id, pid), 30, "the doomed tracker to take the job"
+    )
     await asyncio.sleep(0.5)  # inside the slow read now
     doomed.kill()
     assert held["runs"] == 0
@@ -176,36 +179,23 @@ async def test_a_tracker_stopped_mid_sync_hands_its_lease_back_at_once(
     url = stack.sandbox("meta")
     tree = await seed(url, "meta", local_time("meta", 3, 12), local_time("meta", 2, 12), ads=1)
     publish_id = await track(db, tree, stack.connection_ids["meta"], interval_s=3600.0)
-    await fault(
-        url,
-        {
-            "effect": "latency",
-            "latency_ms": 8000,
-            "count": 1,
-            "match": {"path": f"/{tree.campaign}/insights$"},
-        },
-    )
+    await slow_first_insights_read(url, tree.campaign)
     leaving = start_tracker(runtime_env, trackers, "tracker-leaving", ADRELAY_TRACKING_LEASE_S="60")
     leaving.wait_ready(timeout=60)
     assert leaving.proc is not None
-    owner = f"%/tracker/{leaving.proc.pid}/%"
+    pid = leaving.proc.pid
     await db.execute(
         "update tracking_schedule set next_run_at = now() where publish_id = $1 and job = 'performance'",
         publish_id,
     )
 
-    async def held() -> Any:
-        return await db.fetchrow(
-            "select * from tracking_schedule where publish_id = $1 and job = 'performance' and lease_owner like $2",
-            publish_id,
-            owner,
-        )
-
-    before = await wait_for(held, 30, "the leaving tracker to take the job")
+    before = await wait_for(
+        lambda: lease_held_by(db, publish_id, pid), 30, "the leaving tracker to take the job"
+    )
     await asyncio.sleep(0.5)  # inside the slow read now
     stopped_at = time.monotonic()
     await asyncio.to_thread(leaving.stop, 20.0)
-    assert await held() is None, "the lease is still held after a graceful stop"
+    assert await lease_held_by(db, publish_id, pid) is None, "the lease is still held after a graceful stop"
     successor = start_tracker(runtime_env, trackers, "tracker-arriving")
     successor.wait_ready(timeout=60)
 
@@ -222,4 +212,4 @@ async def test_a_tracker_stopped_mid_sync_hands_its_lease_back_at_once(
         "select * from tracking_schedule where publish_id = $1 and job = 'performance'", publish_id
     )
     assert before["runs"] == 0 and row["fencing_token"] > before["fencing_token"]
-    assert f"/tracker/{leaving.proc.pid}/" not in (row["last_run_by"] or "")
+    assert f"/tracker/{pid}/" not in (row["last_run_by"] or "")
