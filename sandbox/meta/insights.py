@@ -59,7 +59,9 @@ class Insights:
         seconds = _active_seconds(ad.fields.get("_active", []), at)
         imps = math.floor(seconds * rates.per_second * factor)
         clicks = math.floor(imps * rates.ctr)
-        spend = math.floor(imps * rates.cpm_minor / 1000 * 100) / 100
+        # Whole minor units, as Meta bills: each row's spend is then exact, and the rows of one
+        # level add up to the level above to the cent.
+        spend = float(math.floor(imps * rates.cpm_minor / 1000))
         return imps, clicks, spend
 
     # ---- params ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -287,6 +288,44 @@ async def test_insights_sync_and_async(graph: Graph) -> None:
     await asyncio.sleep(0.1)
     again = (await graph.get(f"{run_id}/insights")).json()["data"]
     assert first == again and int(first[0]["impressions"]) > 0
+
+
+async def test_spend_of_each_level_adds_up_to_the_level_above_to_the_cent(graph: Graph) -> None:
+    """Each row's spend is whole cents, so a tracker that stores every level sees them agree."""
+    now = time.time()
+    start, end = now - 5 * 86400 + 1234.5, now - 3600
+    objects: list[dict[str, Any]] = [
+        {"kind": "campaign", "id": "771", "name": "c", "account_id": ACT, "status": "ACTIVE",
+         "created_at": start - 60, "fields": {"objective": "OUTCOME_TRAFFIC"}},
+    ]  # fmt: skip
+    for s in range(3):
+        objects.append({"kind": "adset", "id": f"772{s}", "name": f"s{s}", "account_id": ACT,
+                        "parent_id": "771", "status": "ACTIVE", "created_at": start - 60, "fields": {}})  # fmt: skip
+        for a in range(4):
+            active = [[start + 977.3 * (s * 4 + a), end - 311.7 * a]]
+            objects.append({"kind": "ad", "id": f"773{s}{a}", "name": f"a{s}{a}", "account_id": ACT,
+                            "parent_id": f"772{s}", "status": "PAUSED", "created_at": start - 60,
+                            "fields": {"_active": active}})  # fmt: skip
+    assert (await graph.http.post("/_sandbox/seed", json={"objects": objects})).status_code == 200
+
+    def cents(rows: list[dict[str, Any]]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in rows:
+            out[row["date_start"]] = out.get(row["date_start"], 0) + round(float(row["spend"]) * 100)
+        return out
+
+    by_level = {}
+    for level in ("campaign", "adset", "ad"):
+        params = {
+            "fields": "spend",
+            "date_preset": "last_7d",
+            "time_increment": 1,
+            "level": level,
+            "limit": 500,
+        }
+        by_level[level] = cents((await graph.get("771/insights", **params)).json()["data"])
+    assert len(by_level["campaign"]) >= 4 and all(v > 0 for v in by_level["campaign"].values())
+    assert by_level["adset"] == by_level["campaign"] and by_level["ad"] == by_level["campaign"]
 
 
 # ---- fault effects ----------------------------------------------------------------------------------
