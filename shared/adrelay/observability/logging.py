@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -33,19 +34,28 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]{6,})"),
     re.compile(r"(?i)(access-token\"?\s*[:=]\s*\"?)([^\s\",}]+)"),
 ]
-_registered: set[str] = set()
+# The most recently used secrets, newest last. Bounded: Snapchat alone issues a token per connection
+# every 30 minutes, and every log line is checked against the whole registry.
+MAX_REGISTERED_SECRETS = 4096
+_registered: OrderedDict[str, None] = OrderedDict()
 _registered_lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
-    """Every decrypted token is registered, so it is redacted even where no pattern would catch it."""
+    """Every decrypted token is registered, so it is redacted even where no pattern would catch it.
+    A token in use is registered again each time it is decrypted, so only long-unused ones age out."""
     if value and len(value) >= 6:
         with _registered_lock:
-            _registered.add(value)
+            _registered[value] = None
+            _registered.move_to_end(value)
+            while len(_registered) > MAX_REGISTERED_SECRETS:
+                _registered.popitem(last=False)
 
 
 def redact(text: str) -> str:
-    for secret in list(_registered):
+    with _registered_lock:
+        secrets = list(_registered)
+    for secret in secrets:
         if secret in text:
             text = text.replace(secret, "[REDACTED]")
     for pattern in _SECRET_PATTERNS:
