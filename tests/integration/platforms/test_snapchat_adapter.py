@@ -35,6 +35,7 @@ from adrelay.platforms.snapchat.classify import is_not_found
 from sandbox.common.cli import build
 from sandbox.snapchat import fixtures
 from tests.support import samples
+from tests.support.clock import early_in_fixed_window
 from tests.support.media_server import MediaServer
 from tests.support.tokens import StaticTokens
 
@@ -663,6 +664,7 @@ async def test_exhausted_endpoint_window_holds_the_next_write_back(
     adapter: SnapchatAdapter, ctx: PublishContext, snap: Sandbox, limiter: MemoryLimiter
 ) -> None:
     await snap.configure(rate_limits={"write": 2, "endpoint_window_s": 30})  # per endpoint, as Snap counts
+    await early_in_fixed_window(30.0, need_s=10.0)
     await publish(adapter, ctx, stop_before="creative:ad-1-1")  # two ad squad writes: the window is spent
     scope = "snapchat:endpoint:conn-snap:POST /campaigns/{campaign_id}/adsquads"
     assert [s for s, _ in limiter.blocks] == [scope]
