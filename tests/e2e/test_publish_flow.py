@@ -7,8 +7,10 @@ any platform) and 5 (a retried publish repeats no finished step).
 from __future__ import annotations
 
 import signal
+import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import httpx
 
 from adrelay import topics
@@ -261,6 +263,40 @@ async def test_a_publish_waits_for_reauthentication_and_resumes_by_itself(
     assert response.status_code == 200, response.text
     result = await wait_status(services["orchestrator"], publish_id)
     assert result["status"] == "published", result
+
+
+async def test_a_publish_naming_a_revoked_connection_is_rejected_and_reaches_no_platform(
+    stack: Stack, services: dict[str, ServiceProcess], db: asyncpg.Pool
+) -> None:
+    from sandbox.meta import fixtures as meta
+
+    connection_id = f"meta-revoked-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=services["orchestrator"].url, timeout=30) as client:
+        created = await client.post(
+            "/connections",
+            json={
+                "platform": "meta",
+                "display_name": "handed back",
+                "id": connection_id,
+                "credentials": {"system_user_token": meta.SYSTEM_USER_TOKEN},
+            },
+        )
+        assert created.status_code == 201, created.text
+        revoked = await client.post(f"/connections/{connection_id}/revoke", json={"reason": "offboarded"})
+        assert revoked.status_code == 200, revoked.text
+    body = command(stack)
+    body["targets"] = [
+        {**t, "connection_id": connection_id} if t["platform"] == "meta" else t for t in body["targets"]
+    ]
+    meta_index = next(i for i, t in enumerate(body["targets"]) if t["platform"] == "meta")
+    accepted = await submit(services["orchestrator"], body)
+    result = await wait_status(services["orchestrator"], accepted["publish_id"], {"rejected"}, timeout=30)
+    errors = [i for i in result["issues"] if i["severity"] == "error"]
+    assert [(i["path"], i["platform"]) for i in errors] == [(f"targets[{meta_index}].connection_id", "meta")]
+    assert f"{connection_id} (meta) is revoked: offboarded" in errors[0]["message"]
+    assert "fanned_out" not in [e["kind"] for e in result["timeline"]]
+    runs = "select count(*) from publisher_runs where publish_id = $1"
+    assert await db.fetchval(runs, accepted["publish_id"]) == 0, "no publisher was asked"
 
 
 async def test_a_platform_silent_past_its_deadline_fails_and_everything_is_rolled_back(

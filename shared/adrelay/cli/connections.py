@@ -1,4 +1,5 @@
-"""`adrelay connections …`: connect ad accounts, list them, check them, re-authenticate, rotate keys.
+"""`adrelay connections …`: connect ad accounts, list them, check them, re-authenticate, revoke them,
+rotate keys.
 
 Credentials given as `-` are read from standard input, so a token need not sit in shell history or
 the process list. Listings and check reports never show a token.
@@ -174,6 +175,16 @@ def reauth(connection_id: str, **values: Any) -> None:
     credentials = _credential_values(values)
     view: Connection = _run(lambda m: m.reauth(connection_id, credentials))
     click.echo(f"{view.id} ({view.platform.value}) is {view.status.value}")
+
+
+@connections.command("revoke")
+@click.argument("connection_id")
+@click.option("--reason", default=None, help="why, kept as the connection's status reason")
+@click.confirmation_option(prompt="Erase this connection's tokens? Publishing with it stops until reauth.")
+def revoke(connection_id: str, reason: str | None) -> None:
+    """Erase a connection's tokens: new publishes naming it are rejected until `reauth`."""
+    view: Connection = _run(lambda m: m.revoke(connection_id, reason))
+    click.echo(f"{view.id} ({view.platform.value}) is {view.status.value}: {view.status_reason}")
 
 
 @connections.command("rotate-keys")

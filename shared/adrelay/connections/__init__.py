@@ -6,6 +6,7 @@ from adrelay.connections.crypto import TokenCipher, TokenKeyError, generate_key
 from adrelay.connections.errors import (
     ConnectionExists,
     ConnectionNotFound,
+    ConnectionRevoked,
     ConnectionsError,
     ConnectRejected,
     InvalidRequest,
@@ -25,6 +26,7 @@ __all__ = [
     "ConnectionExists",
     "ConnectionManager",
     "ConnectionNotFound",
+    "ConnectionRevoked",
     "ConnectionStatus",
     "ConnectionTokens",
     "ConnectionsError",

@@ -17,6 +17,12 @@ class ConnectionExists(ConnectionsError):
     status = 409
 
 
+class ConnectionRevoked(ConnectionsError):
+    """An operator revoked the connection: nothing publishes with it until it is re-authorized."""
+
+    status = 409
+
+
 class InvalidRequest(ConnectionsError):
     """Unknown platform, bad id, missing credentials."""
 

@@ -6,6 +6,7 @@ and never a token in a response (views carry none; error texts are redacted).
     GET  /connections/{id}           → {"connection": {...}}
     POST /connections/{id}/check     → {"connection", "ok", "token", "accounts"}
     POST /connections/{id}/reauth    {"credentials": {...}}                                       → 200
+    POST /connections/{id}/revoke    {"reason"?}  (tokens erased; reauth makes it active again)   → 200
 """
 
 from __future__ import annotations
@@ -61,12 +62,18 @@ def routes(manager: ConnectionManager) -> list[web.RouteDef]:
         view = await manager.reauth(request.match_info["connection_id"], _credentials(body))
         return web.json_response({"connection": view.to_json()})
 
+    async def revoke(request: web.Request) -> web.Response:
+        body = await _body(request) if request.body_exists else {}
+        view = await manager.revoke(request.match_info["connection_id"], _optional_text(body, "reason"))
+        return web.json_response({"connection": view.to_json()})
+
     return [
         web.post("/connections", _guarded(create)),
         web.get("/connections", _guarded(listing)),
         web.get("/connections/{connection_id}", _guarded(one)),
         web.post("/connections/{connection_id}/check", _guarded(check)),
         web.post("/connections/{connection_id}/reauth", _guarded(reauth)),
+        web.post("/connections/{connection_id}/revoke", _guarded(revoke)),
     ]
 
 

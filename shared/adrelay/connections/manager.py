@@ -27,6 +27,7 @@ from adrelay.connections.crypto import TokenCipher, TokenKeyError
 from adrelay.connections.errors import (
     ConnectionExists,
     ConnectionNotFound,
+    ConnectionRevoked,
     ConnectRejected,
     InvalidRequest,
     PlatformUnavailable,
@@ -189,6 +190,22 @@ class ConnectionManager:
         log.info("connection %s re-authenticated", connection_id)
         return await self.get(connection_id)
 
+    async def revoke(self, connection_id: str, reason: str | None = None) -> Connection:
+        """Stop publishing as this connection: its tokens are erased (not kept for a later undo), new
+        publishes naming it are rejected, and runs holding it fail their next call with an auth error.
+        Revoking again changes nothing; `reauth` is a new authorization and makes it active again.
+        The grant on the platform's side is left alone: a person withdraws it in the platform's own
+        settings if the app should lose access there too."""
+        text = redact((reason or "").strip())[:500] or "revoked by an operator"
+        async with self.database.transaction() as conn:
+            if await repo.get(conn, connection_id, for_update=True) is None:
+                raise ConnectionNotFound(f"no connection {connection_id}")
+            revoked = await repo.revoke(conn, connection_id, text)
+        self._forget_preflight(connection_id)
+        if revoked is not None:
+            log.warning("connection %s revoked: %s", connection_id, text)
+        return await self.get(connection_id)
+
     async def _grant(self, platform: Platform, credentials: Mapping[str, str]) -> TokenGrant:
         values = {k: str(v) for k, v in credentials.items() if v not in (None, "")}
         for name, value in values.items():
@@ -233,6 +250,7 @@ class ConnectionManager:
         if self._expiring(view):
             reason = "the token is about to expire" if view.refreshable else "the token expired"
             return await self._refresh(connection_id, None, reason, context)
+        assert row.access_enc is not None  # only a revoked connection has none
         return self._decrypt(row.access_enc, view.key_id)
 
     async def after_auth_error(
@@ -265,6 +283,7 @@ class ConnectionManager:
             view = row.view
             if view.status is not ConnectionStatus.ACTIVE:
                 raise ReauthNeeded(f"connection {connection_id} is {view.status.value}")
+            assert row.access_enc is not None  # only a revoked connection has none
             current = self._decrypt(row.access_enc, view.key_id)
             needed = current == failed_token if failed_token is not None else self._expiring(view)
             if not needed:
@@ -434,6 +453,8 @@ class ConnectionManager:
                 f"connection {connection_id} is a {view.platform.value} connection, not {Platform(platform).value}"
             )
         # The connection's own state first: a cached answer must never hide a re-auth requirement.
+        if view.status is ConnectionStatus.REVOKED:
+            raise ConnectionRevoked(f"{_status_text(view)} (reauth it, or name another connection)")
         if view.status is not ConnectionStatus.ACTIVE:
             raise ReauthNeeded(_status_text(view))
         key = (connection_id, _account_key(view.platform, account_id))

@@ -26,7 +26,7 @@ class StoredConnection:
     """A row with its ciphertexts (useless without a key); only the manager sees this."""
 
     view: Connection
-    access_enc: bytes
+    access_enc: bytes | None  # None once revoked
     refresh_enc: bytes | None
 
     def __repr__(self) -> str:
@@ -113,8 +113,10 @@ async def get(
     )
     if row is None:
         return None
-    refresh = row["refresh_token_enc"]
-    return StoredConnection(_view(row), bytes(row["access_token_enc"]), bytes(refresh) if refresh else None)
+    access, refresh = row["access_token_enc"], row["refresh_token_enc"]
+    return StoredConnection(
+        _view(row), bytes(access) if access is not None else None, bytes(refresh) if refresh else None
+    )
 
 
 async def list_all(conn: asyncpg.Connection, platform: Platform | None = None) -> list[Connection]:
@@ -183,6 +185,22 @@ async def mark_reauth_required(
     return _view(row) if row is not None else None
 
 
+async def revoke(conn: asyncpg.Connection, connection_id: str, reason: str) -> Connection | None:
+    """Erase the tokens and mark the connection revoked; None when it was revoked already."""
+    row = await conn.fetchrow(
+        f"""
+        update platform_connections set status = 'revoked', status_reason = $2,
+            access_token_enc = null, refresh_token_enc = null, expires_at = null,
+            refresh_expires_at = null, updated_at = now(), version = version + 1
+        where id = $1 and status <> 'revoked'
+        returning {_VIEW_COLUMNS}
+        """,
+        connection_id,
+        reason,
+    )
+    return _view(row) if row is not None else None
+
+
 async def record_check(
     conn: asyncpg.Connection,
     connection_id: str,
@@ -218,7 +236,7 @@ async def under_other_keys(
         await conn.fetch(
             """
             select id, key_id, access_token_enc, refresh_token_enc from platform_connections
-            where key_id <> $1 and not (id = any($2::text[]))
+            where key_id <> $1 and access_token_enc is not null and not (id = any($2::text[]))
             order by id limit $3
             for update
             """,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from adrelay.connections import ConnectionNotFound, Context
+from adrelay.connections import ConnectionNotFound, ConnectionRevoked, Context
 from adrelay.events import PublishCampaign
 from adrelay.events.payloads import ValidationIssue
 from adrelay.model import Campaign, Platform, PlatformTarget
@@ -167,7 +167,7 @@ async def validate(
             )
         except ReauthNeeded as exc:
             verdict.reauth[target.platform] = (target.connection_id, str(exc))
-        except ConnectionNotFound as exc:
+        except (ConnectionNotFound, ConnectionRevoked) as exc:
             verdict.add(
                 [ValidationIssue(path=f"{path}.connection_id", platform=target.platform, message=str(exc))]
             )

@@ -40,7 +40,7 @@ def assert_no_secret(sandboxes: Sandboxes, text: str) -> None:
         assert secret not in text, f"a secret ({secret[:6]}…) in a response"
 
 
-async def test_invariant_6_http_surface_connects_lists_checks_and_reauthenticates_without_tokens(
+async def test_invariant_6_http_surface_connects_lists_checks_reauthenticates_and_revokes_without_tokens(
     api: httpx.AsyncClient, manager: ConnectionManager, sandboxes: Sandboxes, connection_id: str
 ) -> None:
     texts: list[str] = []
@@ -88,6 +88,19 @@ async def test_invariant_6_http_surface_connects_lists_checks_and_reauthenticate
     )
     assert restored.status_code == 200 and restored.json()["connection"]["status"] == "active"
 
+    gone = await call("POST", f"/connections/{connection_id}/revoke", json={"reason": "offboarded"})
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["connection"]["status"] == "revoked"
+    assert gone.json()["connection"]["status_reason"] == "offboarded"
+    bare = await call("POST", f"/connections/{connection_id}/revoke")  # no body; nothing changes
+    assert bare.status_code == 200 and bare.json()["connection"]["status_reason"] == "offboarded"
+    back = await call(
+        "POST",
+        f"/connections/{connection_id}/reauth",
+        json={"credentials": {"system_user_token": meta_fx.SYSTEM_USER_TOKEN}},
+    )
+    assert back.status_code == 200 and back.json()["connection"]["status"] == "active"
+
     refusals = {
         400: [
             await call(
@@ -101,10 +114,12 @@ async def test_invariant_6_http_surface_connects_lists_checks_and_reauthenticate
             await call("POST", "/connections", json={"platform": "meta", "display_name": "x"}),
             await call("GET", "/connections", params={"platform": "myspace"}),
             await call("POST", f"/connections/{connection_id}/reauth", json={"credentials": "token"}),
+            await call("POST", f"/connections/{connection_id}/revoke", json={"reason": 7}),
         ],
         404: [
             await call("GET", "/connections/nope-nope"),
             await call("POST", "/connections/nope-nope/check"),
+            await call("POST", "/connections/nope-nope/revoke"),
         ],
         409: [
             await call(
@@ -158,7 +173,7 @@ async def cli(
     return proc.returncode or 0, out.decode()
 
 
-async def test_invariant_6_cli_adds_lists_checks_and_reauthenticates_without_showing_tokens(
+async def test_invariant_6_cli_adds_lists_checks_reauthenticates_and_revokes_without_showing_tokens(
     sandboxes: Sandboxes, runtime_env: RuntimeEnv, key: str, connection_id: str
 ) -> None:
     outputs: list[str] = []
@@ -201,6 +216,12 @@ async def test_invariant_6_cli_adds_lists_checks_and_reauthenticates_without_sho
     assert "FAIL" in next(line for line in (await run("list")).splitlines() if line.startswith(snap_id))
 
     await run("reauth", connection_id, "--system-user-token", meta_fx.SYSTEM_USER_TOKEN)
+    unconfirmed = await run("revoke", snap_id, expect=1)  # asks first; no answer is no
+    assert "Aborted" in unconfirmed
+    revoked = await run("revoke", snap_id, "--reason", "offboarded", "--yes")
+    assert f"{snap_id} (snapchat) is revoked: offboarded" in revoked
+    snap_line = next(line for line in (await run("list")).splitlines() if line.startswith(snap_id))
+    assert "revoked" in snap_line
     refused = await run("add", "meta", "--system-user-token", "EAAnotatoken5678", "--name", "bad", expect=1)
     assert "Error:" in refused and "meta refused" in refused
     usage = await run("add", "tiktok", "--name", "no credential", expect=2)
