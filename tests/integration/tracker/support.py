@@ -297,7 +297,8 @@ def delivery_seconds(seeded: Seeded) -> dict[date, float]:
         day = cursor.date()
         midnight = datetime(day.year, day.month, day.day, tzinfo=seeded.zone) + timedelta(days=1)
         stop = min(midnight, end)
-        out[day] = out.get(day, 0.0) + (stop - cursor).total_seconds()
+        # Real seconds: subtracting two datetimes of one zone ignores a daylight-saving change.
+        out[day] = out.get(day, 0.0) + (stop.timestamp() - cursor.timestamp())
         cursor = stop
     return out
 

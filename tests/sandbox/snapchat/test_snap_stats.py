@@ -334,7 +334,7 @@ async def test_lifetime_and_hour_granularity(snap: Snap) -> None:
     lifetime = await stats(snap, "ads", A1, granularity="LIFETIME")
     stat = lifetime["lifetime_stats"][0]["lifetime_stat"]
     assert stat["granularity"] == "LIFETIME" and stat["stats"]["impressions"] > 0
-    start = local_midnight(2)
+    start = local_midnight(2) + timedelta(hours=12)  # noon: no daylight-saving change in the 3 hours
     hourly = await stats(
         snap, "ads", A1, granularity="HOUR", start_time=iso(start), end_time=iso(start + timedelta(hours=3))
     )
