@@ -249,7 +249,7 @@ class Journal:
         own from before a restart (the caller excludes the runs it is driving right now)."""
         if limit <= 0:
             return []
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:  # one statement: atomic without a transaction block
             rows = await conn.fetch(
                 """
                 update publisher_runs r set lease_owner = $2,
@@ -378,10 +378,15 @@ class Journal:
         return {r["step_key"]: StepRecord.from_row(r) for r in rows}
 
     async def ensure_steps(
-        self, run: RunRecord, steps: list[Step], tags: Mapping[str, str]
+        self,
+        run: RunRecord,
+        steps: list[Step],
+        tags: Mapping[str, str],
+        heartbeat: Callable[[Mapping[str, StepRecord]], Envelope] | None = None,
     ) -> tuple[str, dict[str, StepRecord]]:
         """Record the plan's steps (each once, whatever was recorded before) and read back every step
-        with the run's goal: one fenced transaction, a publish's first round trips kept few."""
+        with the run's goal, emitting `heartbeat(steps)` (the run's first): one fenced transaction, a
+        publish's first round trips kept few."""
         async with self.db.transaction() as conn:
             goal = await self._fence(conn, run)
             rows = await conn.fetch(
@@ -402,7 +407,10 @@ class Journal:
                 [s.kind.value for s in steps],
                 [tags[s.key] for s in steps],
             )
-        return goal, {r["step_key"]: StepRecord.from_row(r) for r in rows}
+            records = {r["step_key"]: StepRecord.from_row(r) for r in rows}
+            if heartbeat is not None:
+                await self.emit(conn, heartbeat(records))
+        return goal, records
 
     async def _update_step(
         self, run: RunRecord, step_key: str, sql: str, *args: Any, events: Iterable[Envelope] = ()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -24,6 +24,7 @@ from prometheus_client import Counter, Histogram
 from adrelay.engine import events as result_events
 from adrelay.engine.journal import Journal, LeaseLost, RunRecord, StepRecord, later, utcnow
 from adrelay.engine.retry import INLINE_WAIT_MAX_S, RetryPolicy
+from adrelay.events import Envelope
 from adrelay.events.payloads import ErrorCategory, LeftObject, PlatformError
 from adrelay.messaging import crash
 from adrelay.observability.logging import log_context
@@ -124,15 +125,21 @@ class Workflows:
     # ---- publish -----------------------------------------------------------------------------------
     async def publish(self, run: RunRecord, ctx: PublishContext) -> None:
         plan = self.adapter.plan(ctx.campaign)
-        goal, records = await self.journal.ensure_steps(run, plan, {s.key: ctx.tag(s) for s in plan})
+        total = len(plan)
+        ctx.steps_total = total
+
+        def started(steps: Mapping[str, StepRecord]) -> Envelope:
+            done = sum(1 for r in steps.values() if r.state == "succeeded" and r.outcome is not None)
+            return result_events.progressed(run, "run", "started", done, total, None, None)
+
+        goal, records = await self.journal.ensure_steps(
+            run, plan, {s.key: ctx.tag(s) for s in plan}, heartbeat=started
+        )
         goal_checked = asyncio.get_running_loop().time()
         for key, record in records.items():
             if record.state == "succeeded" and record.outcome is not None:
                 ctx.outcomes[key] = record.outcome
         pending = {s.key: s for s in plan if s.key not in ctx.outcomes}
-        total = len(plan)
-        ctx.steps_total = total
-        await self._progress(run, "run", "started", len(ctx.outcomes), total)
         running: dict[str, asyncio.Task[StepOutcome]] = {}
         parked: dict[str, Park] = {}
         failure: StepFailed | None = None

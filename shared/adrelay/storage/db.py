@@ -33,6 +33,13 @@ def is_transient_db_error(exc: BaseException) -> bool:
     return isinstance(sqlstate, str) and sqlstate.startswith(TRANSIENT_SQLSTATE_PREFIXES)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool connections carry no session state: session locks, LISTEN and SET live on dedicated
+    connections (the outbox relay, the listeners). So a released connection skips asyncpg's reset
+    query (unlock all, CLOSE ALL, UNLISTEN *, RESET ALL): one round trip less per database operation,
+    on every step of a publish. An unfinished transaction is still rolled back by asyncpg itself."""
+
+
 class Database:
     """A lazily created pool: a service starts even while PostgreSQL is down, and recovers."""
 
@@ -55,6 +62,7 @@ class Database:
                     command_timeout=30,
                     timeout=5,
                     max_inactive_connection_lifetime=60,
+                    reset=_keep_session,
                 )
         return self._pool
 
