@@ -31,6 +31,7 @@ from adrelay.platforms.settings import MetaSettings, PlatformSettings
 from sandbox.common.cli import build
 from sandbox.meta import fixtures as fx
 from sandbox.meta import settings as meta_settings
+from tests.support.clock import away_from_midnight
 from tests.support.media_server import MediaServer
 from tests.support.samples import campaign_dict
 from tests.support.tokens import StaticTokens
@@ -752,6 +753,7 @@ async def test_daily_metrics_per_level_for_a_delivering_campaign(
     limiter: RecordingLimiter,
     use_report_run: bool,
 ) -> None:
+    await away_from_midnight(fx.AD_ACCOUNT_TIMEZONE)  # it delivers, then reads "today"
     await sb.switches(impressions_per_second=400.0, report_run_s=0.2)
     ctx = context(sample(media_server), store)
     outcomes = await publish(adapter, ctx)

@@ -37,6 +37,7 @@ from sandbox.tiktok.fixtures import (
     PIXEL_ID,
     demo_seed,
 )
+from tests.support.clock import away_from_midnight
 from tests.support.media_server import MediaServer
 from tests.support.samples import campaign_dict
 from tests.support.tokens import StaticTokens
@@ -673,6 +674,7 @@ async def test_daily_metrics_per_level_sync_and_by_task_agree(
 
     from sandbox.tiktok.fixtures import ADVERTISER_TIMEZONE
 
+    await away_from_midnight(ADVERTISER_TIMEZONE)  # it delivers, then reads "today"
     await control.call("POST", "config", {"switches": {"metrics_rate": 200.0, "report_task_delay_s": 0.2}})
     now = datetime.now(UTC).replace(microsecond=0)
     schedule = {

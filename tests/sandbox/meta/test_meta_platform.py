@@ -17,6 +17,7 @@ from aiohttp import web
 
 from sandbox.meta import fixtures as fx
 from tests.sandbox.meta.conftest import Graph, error_of
+from tests.support.clock import away_from_midnight
 
 ACT = fx.AD_ACCOUNT_ID
 
@@ -256,6 +257,7 @@ async def test_chunked_video_upload_and_processing(graph: Graph) -> None:
 
 # ---- insights ------------------------------------------------------------------------------------
 async def test_insights_sync_and_async(graph: Graph) -> None:
+    await away_from_midnight(fx.AD_ACCOUNT_TIMEZONE)  # delivery begins "today" and last_7d ends yesterday
     ids = await graph.tree()
     await asyncio.sleep(0.5)
     params = {"fields": "impressions,clicks,spend,ad_id", "date_preset": "today", "level": "ad"}

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox.snapchat import fixtures as fx
+from tests.support.clock import away_from_midnight
 
 from .support import ACCOUNT, Snap
 
@@ -90,6 +91,12 @@ async def stats(snap: Snap, kind: str, entity_id: str, **params: Any) -> Any:
     assert r.status_code == 200, r.text
     assert r.headers["X-Rate-Limit-Limit"] == "1666"
     return r.json()
+
+
+@pytest.fixture(autouse=True)
+async def _away_from_midnight() -> None:
+    """These tests deliver and then read the account's "today": not across its midnight."""
+    await away_from_midnight(str(LA))
 
 
 async def test_total_shape_with_zero_delivery(snap: Snap) -> None:

@@ -8,8 +8,11 @@ import io
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from sandbox.tiktok.fixtures import ADVERTISER_ID
 from tests.sandbox.tiktok.tiktok_support import TikTokClient
+from tests.support.clock import away_from_midnight
 
 NY = ZoneInfo("America/New_York")
 CAMPAIGN, ADGROUP, AD = "1790000000000000001", "1790000000000000002", "1790000000000000003"
@@ -90,6 +93,12 @@ async def report(tt: TikTokClient, **params: object) -> dict:
     }
     base.update(params)
     return await tt.get("/report/integrated/get/", {k: v for k, v in base.items() if v is not None})
+
+
+@pytest.fixture(autouse=True)
+async def _away_from_midnight() -> None:
+    """These tests deliver and then read the account's "today": not across its midnight."""
+    await away_from_midnight(str(NY))
 
 
 async def test_day_buckets_follow_the_advertiser_time_zone(tt: TikTokClient) -> None:
