@@ -513,5 +513,32 @@ class Journal:
             )
 
 
+async def forget_cached_media(
+    conn: asyncpg.Connection, run: RunRecord, account_id: str, step_keys: list[str]
+) -> None:
+    """Inside `finish`: the cache named media a later step could not use (the platform may have deleted
+    them since). Drop those cache entries, and put this run's steps that took them from the cache back
+    to pending, so a retry uploads again. Those steps created nothing in this publish (invariant 1)."""
+    await conn.execute(
+        """
+        with served as (
+            select external_id from publish_steps
+            where publish_id = $1 and platform = $2 and step_key = any($3::text[])
+        ),
+        dropped as (
+            delete from media_uploads where platform = $2 and account_id = $4
+              and external_id in (select external_id from served)
+        )
+        update publish_steps set state = 'pending', external_id = null, data = '{}'::jsonb,
+               finished_at = null
+        where publish_id = $1 and platform = $2 and step_key = any($3::text[])
+        """,
+        run.publish_id,
+        run.platform.value,
+        step_keys,
+        account_id,
+    )
+
+
 def later(seconds: float) -> datetime:
     return utcnow() + timedelta(seconds=max(seconds, 0.0))

@@ -19,10 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import asyncpg
 from prometheus_client import Counter, Histogram
 
 from adrelay.engine import events as result_events
-from adrelay.engine.journal import Journal, LeaseLost, RunRecord, StepRecord, later, utcnow
+from adrelay.engine.journal import (
+    Journal,
+    LeaseLost,
+    RunRecord,
+    StepRecord,
+    forget_cached_media,
+    later,
+    utcnow,
+)
 from adrelay.engine.retry import INLINE_WAIT_MAX_S, RetryPolicy
 from adrelay.events import Envelope
 from adrelay.events.payloads import ErrorCategory, LeftObject, PlatformError
@@ -363,20 +372,55 @@ class Workflows:
 
     async def _publish_failed(self, run: RunRecord, ctx: PublishContext, error: PlatformError) -> None:
         records = await self.journal.steps(run)
+        stale = self._cached_media_behind(ctx, records, error.step)
+        for key in stale:
+            ctx.outcomes.pop(key, None)  # not this publish's objects: not in its ids or its rollback
         ids = result_events.external_ids(ctx, self.adapter)
         unknown = [k for k, r in records.items() if r.state == "started"]
         created = not ids.empty or bool(unknown)
         event = result_events.failed(run, ids, error, created, unknown)
+        account = self.adapter.account_id(ctx.target)
+
+        async def record(conn: asyncpg.Connection) -> None:
+            await result_events.store_platform_data(conn, run, ids, "failed")
+            if stale:
+                await forget_cached_media(conn, run, account, stale)
+
         await self.journal.finish(
             run,
             "failed",
             [event],
             result={"external_ids": ids.model_dump(mode="json")},
             error=error,
-            also=lambda conn: result_events.store_platform_data(conn, run, ids, "failed"),
+            also=record,
         )
+        if stale:
+            log.warning("forgot cached media %s: %s could not use them", stale, error.step)
         PUBLISH_SECONDS.labels(self.platform.value, "failed").observe(result_events.age_s(run))
         log.warning("publish failed on %s at %s: %s", self.platform.value, error.step, error.message)
+
+    def _cached_media_behind(
+        self, ctx: PublishContext, records: Mapping[str, StepRecord], failed_step: str | None
+    ) -> list[str]:
+        """Media steps the failed step depends on that took their outcome from the upload cache (they
+        never called the platform: no attempt is journaled). The platform may have deleted such media
+        since they were cached; after this failure they are uploaded afresh rather than trusted again."""
+        plan = {s.key: s for s in self.adapter.plan(ctx.campaign)}
+        behind: set[str] = set()
+        todo = [failed_step] if failed_step in plan else []
+        while todo:
+            for dep in plan[todo.pop()].depends_on:
+                if dep in plan and dep not in behind:
+                    behind.add(dep)
+                    todo.append(dep)
+        return sorted(
+            key
+            for key in behind
+            if plan[key].kind is StepKind.MEDIA
+            and (r := records.get(key)) is not None
+            and r.state == "succeeded"
+            and r.attempts == 0
+        )
 
     # ---- rollback ----------------------------------------------------------------------------------
     async def rollback(self, run: RunRecord, ctx: PublishContext) -> None:

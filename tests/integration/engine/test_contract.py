@@ -59,14 +59,22 @@ class Harness:
         self.media = MediaStore()
         self.stack = stack
 
-    async def publish(self, platform: str, pool: asyncpg.Pool) -> tuple[str, dict[str, Any]]:
-        """Publish the sample campaign on one platform; return the run's end state and its row."""
+    async def publish(
+        self,
+        platform: str,
+        pool: asyncpg.Pool,
+        body: dict[str, Any] | None = None,
+        publish_id: str | None = None,
+        goal: str = "publish",
+    ) -> tuple[str, dict[str, Any]]:
+        """Publish the sample campaign (or `body`) on one platform, or record a retry of `publish_id`,
+        or (`goal` "rollback") roll it back; return the run's end state and its row."""
         from tests.support.samples import campaign_dict
 
         target = next(t for t in self.stack.targets() if t["platform"] == platform)
-        body = campaign_dict(media_base=self.stack.media.base_url)
+        body = body or campaign_dict(media_base=self.stack.media.base_url)
         request = CampaignPublishRequested.model_validate({"campaign": body, "targets": [target]})
-        publish_id = f"pub-contract-{uuid.uuid4().hex[:10]}"
+        publish_id = publish_id or f"pub-contract-{uuid.uuid4().hex[:10]}"
         journal = Journal(
             self.db,
             Platform(platform),
@@ -79,9 +87,12 @@ class Harness:
             journal, adapter, timings=EngineTimings(http_timeout_s=self.settings.http_timeout_s)
         )
         async with self.db.transaction() as conn:
-            await journal.enqueue(
-                conn, Envelope.new(request, campaign_id=body["id"], publish_id=publish_id), request
-            )
+            if goal == "publish":
+                await journal.enqueue(
+                    conn, Envelope.new(request, campaign_id=body["id"], publish_id=publish_id), request
+                )
+            else:
+                await journal.set_goal(conn, publish_id, body["id"], goal)
         for _ in range(80):
             await asyncio.sleep(0.25)  # what platforms do in their own time (video processing) goes on
             # Fast-forward durable timers and platform blocks: this test is about reactions, not waits.
@@ -103,7 +114,7 @@ class Harness:
             row = await pool.fetchrow(
                 "select state, last_error from publisher_runs where publish_id = $1", publish_id
             )
-            if row["state"] in {"succeeded", "failed"}:
+            if row["state"] in {"succeeded", "failed", "rolled_back", "needs_manual_cleanup"}:
                 return publish_id, dict(row)
         raise AssertionError(f"run {publish_id} never finished")
 
