@@ -372,7 +372,7 @@ class Workflows:
 
     async def _publish_failed(self, run: RunRecord, ctx: PublishContext, error: PlatformError) -> None:
         records = await self.journal.steps(run)
-        stale = self._cached_media_behind(ctx, records, error.step)
+        stale = self._cached_media_behind(ctx, records, error)
         for key in stale:
             ctx.outcomes.pop(key, None)  # not this publish's objects: not in its ids or its rollback
         ids = result_events.external_ids(ctx, self.adapter)
@@ -400,14 +400,16 @@ class Workflows:
         log.warning("publish failed on %s at %s: %s", self.platform.value, error.step, error.message)
 
     def _cached_media_behind(
-        self, ctx: PublishContext, records: Mapping[str, StepRecord], failed_step: str | None
+        self, ctx: PublishContext, records: Mapping[str, StepRecord], error: PlatformError
     ) -> list[str]:
-        """Media steps the failed step depends on that took their outcome from the upload cache (they
-        never called the platform: no attempt is journaled). The platform may have deleted such media
-        since they were cached; after this failure they are uploaded afresh rather than trusted again."""
+        """Media steps the failed step depends on, that took their outcome from the upload cache (they
+        never called the platform: no attempt is journaled) and that the refusal names by their platform
+        id ("the image with hash … was not found"). The platform may have deleted such media since they
+        were cached; they are uploaded afresh rather than trusted again. Any other failure keeps them."""
         plan = {s.key: s for s in self.adapter.plan(ctx.campaign)}
+        said = " ".join([error.message, error.title or "", *error.blamed_fields])
         behind: set[str] = set()
-        todo = [failed_step] if failed_step in plan else []
+        todo = [error.step] if error.step is not None and error.step in plan else []
         while todo:
             for dep in plan[todo.pop()].depends_on:
                 if dep in plan and dep not in behind:
@@ -420,6 +422,8 @@ class Workflows:
             and (r := records.get(key)) is not None
             and r.state == "succeeded"
             and r.attempts == 0
+            and bool(r.external_id)
+            and str(r.external_id) in said
         )
 
     # ---- rollback ----------------------------------------------------------------------------------
