@@ -197,14 +197,13 @@ class ConnectionManager:
         The grant on the platform's side is left alone: a person withdraws it in the platform's own
         settings if the app should lose access there too."""
         text = redact((reason or "").strip())[:500] or "revoked by an operator"
-        async with self.database.transaction() as conn:
-            if await repo.get(conn, connection_id, for_update=True) is None:
-                raise ConnectionNotFound(f"no connection {connection_id}")
+        async with self.database.connection() as conn:  # one statement: atomic on its own
             revoked = await repo.revoke(conn, connection_id, text)
         self._forget_preflight(connection_id)
-        if revoked is not None:
-            log.warning("connection %s revoked: %s", connection_id, text)
-        return await self.get(connection_id)
+        if revoked is None:
+            return await self.get(connection_id)  # revoked already, or ConnectionNotFound
+        log.warning("connection %s revoked: %s", connection_id, text)
+        return revoked
 
     async def _grant(self, platform: Platform, credentials: Mapping[str, str]) -> TokenGrant:
         values = {k: str(v) for k, v in credentials.items() if v not in (None, "")}
